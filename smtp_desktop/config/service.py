@@ -1,0 +1,208 @@
+"""The config service: validation, persistence and the password, behind one plain-Python API."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from smtp_desktop.config.errors import (
+    InvalidSettingsError,
+    NoSecureKeyringError,
+    SecretStoreError,
+    SettingsFileError,
+)
+from smtp_desktop.config.model import (
+    DEFAULT_SERVICE_ACCOUNT,
+    DefaultService,
+    SmtpSettings,
+    normalize_password,
+)
+from smtp_desktop.config.paths import AppPaths
+from smtp_desktop.config.secrets import SecretStore
+from smtp_desktop.config.store import (
+    LoadResult,
+    SettingsStore,
+    default_service_from_document,
+    default_service_to_document,
+    dumps,
+    loads,
+    settings_from_document,
+    settings_to_document,
+    write_atomically,
+)
+from smtp_desktop.config.validation import validate, validate_default_service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """The settings were saved; `password_error` says why the password was not, if it was not."""
+
+    settings: SmtpSettings
+    password_stored: bool = False
+    password_moved: bool = False
+    password_error: str | None = None
+
+    @property
+    def message(self) -> str:
+        if self.password_error:
+            return f"Settings saved, but the password was not: {self.password_error}"
+        if self.password_stored:
+            return "Settings saved; the password is in the system keyring."
+        if self.password_moved:
+            return "Settings saved; the stored password moved to the new account."
+        return "Settings saved."
+
+
+@dataclass(frozen=True)
+class DefaultServiceStatus:
+    service: DefaultService | None
+    problem: str | None = None  # a provisioned file that could not be used
+
+
+class ConfigService:
+    """Loads, validates and saves settings; keeps the password in the keyring."""
+
+    def __init__(self, paths: AppPaths, secrets: SecretStore | None = None) -> None:
+        self.paths = paths
+        self.secrets = secrets or SecretStore()
+        self.store = SettingsStore(paths.settings_file)
+
+    # ------------------------------------------------------------ settings
+
+    def load(self) -> LoadResult:
+        return self.store.load()
+
+    def save(self, settings: SmtpSettings, password: str | None = None,
+             previous: SmtpSettings | None = None) -> SaveResult:
+        """Validate and save `settings` atomically; store `password` when given.
+
+        An empty or None password keeps the stored one. When the username or host changed, a
+        stored password moves to the new account. The keyring is written before the settings
+        file is replaced and the old entry is removed only after, so a crash at any moment
+        leaves a file whose account holds a password.
+        """
+        problems = validate(settings)
+        if problems:
+            raise InvalidSettingsError(problems, "The settings were not saved")
+        new_account = settings.password_account
+        old_account = previous.password_account if previous else None
+        secret = normalize_password(password).value if password else ""
+        password_error: str | None = None
+        to_store: str | None = None
+        if secret and new_account:
+            to_store = secret
+        elif secret and not new_account:
+            password_error = "enter the host and username first; the password belongs to them."
+        elif old_account and new_account and old_account != new_account:
+            try:
+                to_store = self.secrets.get(old_account)
+            except SecretStoreError as exc:
+                password_error = str(exc)
+        stored = False
+        if to_store is not None and new_account:
+            try:
+                self.secrets.set(new_account, to_store)
+                stored = True
+            except SecretStoreError as exc:
+                password_error = str(exc)
+        self.store.save(settings)
+        moved = False
+        if stored and old_account and old_account != new_account:
+            try:
+                moved = self.secrets.delete(old_account) and not secret
+            except SecretStoreError as exc:
+                log.warning("could not remove the old keyring entry %s: %s", old_account, exc)
+        log.info("settings saved to %s", self.paths.settings_file)
+        return SaveResult(settings, password_stored=stored and bool(secret),
+                          password_moved=moved, password_error=password_error)
+
+    # ------------------------------------------------------------ password
+
+    def has_password(self, settings: SmtpSettings) -> bool:
+        return self.secrets.has(settings.password_account)
+
+    def password_for(self, settings: SmtpSettings) -> str | None:
+        account = settings.password_account
+        return self.secrets.get(account) if account else None
+
+    def forget_password(self, settings: SmtpSettings) -> bool:
+        account = settings.password_account
+        return bool(account) and self.secrets.delete(account)
+
+    @property
+    def keyring_is_secure(self) -> bool:
+        try:
+            return self.secrets.is_secure
+        except Exception:
+            return False
+
+    # ------------------------------------------------------------ export / import
+
+    def export(self, settings: SmtpSettings, path: Path) -> None:
+        """Write the settings in the settings.json shape; never the password."""
+        write_atomically(path, dumps(settings_to_document(settings)))
+
+    def read_import(self, path: Path) -> SmtpSettings:
+        """Parse and validate a file in the settings.json shape; raise on any problem."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsFileError(f"Could not read {path}: {exc}") from None
+        settings = settings_from_document(loads(text, path.name), path.name)
+        problems = validate(settings)
+        if problems:
+            raise InvalidSettingsError(problems, f"{path.name} was not imported")
+        return settings
+
+    # ------------------------------------------------------------ default service
+
+    def default_service(self) -> DefaultServiceStatus:
+        path = self.paths.default_service_file
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return DefaultServiceStatus(None)
+        except (OSError, UnicodeDecodeError) as exc:
+            return DefaultServiceStatus(None, f"Could not read {path.name}: {exc}")
+        try:
+            service = default_service_from_document(loads(text, path.name), path.name)
+        except SettingsFileError as exc:
+            return DefaultServiceStatus(None, str(exc))
+        problems = validate_default_service(service)
+        if problems:
+            listed = "; ".join(str(p) for p in problems)
+            return DefaultServiceStatus(None, f"{path.name} is invalid: {listed}")
+        return DefaultServiceStatus(service)
+
+    def read_default_service(self, path: Path) -> DefaultService:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsFileError(f"Could not read {path}: {exc}") from None
+        service = default_service_from_document(loads(text, path.name), path.name)
+        problems = validate_default_service(service)
+        if problems:
+            raise InvalidSettingsError(problems, f"{path.name} was not imported")
+        return service
+
+    def save_default_service(self, service: DefaultService, password: str | None) -> None:
+        """Provision the default service; the password goes to the keyring first."""
+        if password:
+            self.secrets.set(DEFAULT_SERVICE_ACCOUNT, normalize_password(password).value)
+        write_atomically(self.paths.default_service_file,
+                         dumps(default_service_to_document(service)))
+
+    def default_service_password(self) -> str | None:
+        return self.secrets.get(DEFAULT_SERVICE_ACCOUNT)
+
+
+__all__ = [
+    "ConfigService",
+    "DefaultServiceStatus",
+    "InvalidSettingsError",
+    "NoSecureKeyringError",
+    "SaveResult",
+]

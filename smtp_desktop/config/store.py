@@ -1,0 +1,297 @@
+"""settings.json and default-service.json: the public file shapes, read strictly, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from smtp_desktop.config.errors import (
+    FutureVersionError,
+    SettingsFileError,
+    SettingsWriteError,
+)
+from smtp_desktop.config.model import DefaultService, Keys, Service, SmtpSettings
+
+log = logging.getLogger(__name__)
+
+FILE_VERSION = 1
+_TOP_FIELDS = ("version", "enabled", "service", "own")
+_OWN_FIELDS = ("host", "port", "username", "keys")
+_DEFAULT_SERVICE_FIELDS = ("version", "host", "port", "username", "sender", "keys")
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _pairs_keep_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A JSON object with a repeated name keeps every pair, so validation can flag the duplicate
+    # instead of json silently keeping the last one.
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        result[name] = value
+    if len(result) != len(pairs):
+        result["\0pairs"] = pairs
+    return result
+
+
+def loads(text: str, source: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_pairs_keep_duplicates)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise SettingsFileError(f"{source} is not valid JSON: {exc}") from None
+
+
+def _check_fields(obj: Any, fields: tuple[str, ...], where: str, problems: list[str],
+                  extra_allowed: tuple[str, ...] = ()) -> bool:
+    if not isinstance(obj, dict):
+        problems.append(f"{where} must be a JSON object.")
+        return False
+    if "\0pairs" in obj:
+        names = [n for n, _ in obj["\0pairs"]]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        problems.append(f"{where} repeats the field(s) {', '.join(dupes)}.")
+        return False
+    unknown = [n for n in obj if n not in fields and n not in extra_allowed]
+    if unknown:
+        problems.append(f"{where} has unknown field(s): {', '.join(sorted(unknown))}.")
+    missing = [n for n in fields if n not in obj]
+    if missing:
+        problems.append(f"{where} is missing: {', '.join(missing)}.")
+    return not unknown and not missing
+
+
+def _key_value(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def parse_keys(obj: Any, where: str, problems: list[str]) -> Keys:
+    if not isinstance(obj, dict):
+        problems.append(f"{where} must be a JSON object of key: value.")
+        return ()
+    pairs = obj["\0pairs"] if "\0pairs" in obj else list(obj.items())
+    keys: list[tuple[str, str]] = []
+    for name, value in pairs:
+        text = _key_value(value)
+        if text is None:
+            problems.append(f"{where}.{name} must be a string, number or true/false.")
+        else:
+            keys.append((name, text))
+    return tuple(keys)
+
+
+def _check_version(doc: dict[str, Any], source: str, problems: list[str]) -> None:
+    version = doc.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        problems.append("version must be the number 1.")
+    elif version > FILE_VERSION:
+        raise FutureVersionError(
+            f"{source} was written by a newer smtp-desktop (file version {version}; this version "
+            f"reads {FILE_VERSION}). Update smtp-desktop; the file is left untouched.")
+    elif version < 1:
+        problems.append("version must be the number 1.")
+
+
+def _string(obj: dict[str, Any], name: str, where: str, problems: list[str]) -> str:
+    value = obj.get(name)
+    if not isinstance(value, str):
+        problems.append(f"{where}.{name} must be a string.")
+        return ""
+    return value
+
+
+def _port(obj: dict[str, Any], where: str, problems: list[str]) -> int:
+    value = obj.get("port")
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.append(f"{where}.port must be a whole number.")
+        return 0
+    return value
+
+
+def settings_from_document(doc: Any, source: str = "settings.json",
+                           extra_own_fields: tuple[str, ...] = ()) -> SmtpSettings:
+    """Turn a parsed settings document into settings; raise SettingsFileError listing every
+    shape problem. Field *values* are left to validation."""
+    problems: list[str] = []
+    if not isinstance(doc, dict):
+        raise SettingsFileError(f"{source} must hold a JSON object.")
+    if "\0pairs" not in doc:
+        _check_version(doc, source, problems)
+    if not _check_fields(doc, _TOP_FIELDS, source, problems):
+        raise SettingsFileError(_joined(source, problems))
+    enabled = doc["enabled"]
+    if not isinstance(enabled, bool):
+        problems.append("enabled must be true or false.")
+    service_text = doc["service"]
+    service = Service.TESTSIGMA
+    try:
+        service = Service(service_text)
+    except ValueError:
+        problems.append('service must be "testsigma" or "own".')
+    own = doc["own"]
+    if not _check_fields(own, _OWN_FIELDS, "own", problems, extra_own_fields):
+        raise SettingsFileError(_joined(source, problems))
+    host = _string(own, "host", "own", problems)
+    username = _string(own, "username", "own", problems)
+    port = _port(own, "own", problems)
+    keys = parse_keys(own["keys"], "own.keys", problems)
+    if problems:
+        raise SettingsFileError(_joined(source, problems))
+    return SmtpSettings(enabled=bool(enabled), service=service, host=host, port=port,
+                        username=username, keys=keys)
+
+
+def settings_to_document(settings: SmtpSettings) -> dict[str, Any]:
+    return {
+        "version": FILE_VERSION,
+        "enabled": settings.enabled,
+        "service": settings.service.value,
+        "own": {
+            "host": settings.host,
+            "port": settings.port,
+            "username": settings.username,
+            "keys": dict(settings.keys),
+        },
+    }
+
+
+def default_service_from_document(doc: Any, source: str = "default-service.json") -> DefaultService:
+    problems: list[str] = []
+    if not isinstance(doc, dict):
+        raise SettingsFileError(f"{source} must hold a JSON object.")
+    if "\0pairs" not in doc:
+        _check_version(doc, source, problems)
+    if not _check_fields(doc, _DEFAULT_SERVICE_FIELDS, source, problems):
+        raise SettingsFileError(_joined(source, problems))
+    service = DefaultService(
+        host=_string(doc, "host", source, problems),
+        port=_port(doc, source, problems),
+        username=_string(doc, "username", source, problems),
+        sender=_string(doc, "sender", source, problems),
+        keys=parse_keys(doc["keys"], "keys", problems),
+    )
+    if problems:
+        raise SettingsFileError(_joined(source, problems))
+    return service
+
+
+def default_service_to_document(service: DefaultService) -> dict[str, Any]:
+    return {"version": FILE_VERSION, "host": service.host, "port": service.port,
+            "username": service.username, "sender": service.sender, "keys": dict(service.keys)}
+
+
+def _joined(source: str, problems: list[str]) -> str:
+    return f"{source} has the wrong shape:\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+# ---------------------------------------------------------------- files
+
+
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_atomically(path: Path, text: str, before_replace: Callable[[], None] | None = None) -> None:
+    """Write `text` to a temp file beside `path`, fsync it, then rename it over `path`.
+
+    A failure at any step leaves the previous file exactly as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if before_replace is not None:
+            before_replace()
+        os.replace(temp_name, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        if isinstance(exc, OSError):
+            raise SettingsWriteError(f"Could not write {path}: {exc.strerror or exc}") from None
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What loading settings.json found. `notice` explains anything the user must know."""
+
+    settings: SmtpSettings
+    exists: bool
+    corrupt_backup: Path | None = None
+    notice: str | None = None
+    read_only: bool = False  # a file from a newer version: never overwritten
+
+
+class SettingsStore:
+    """Reads and writes settings.json in one folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> LoadResult:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return LoadResult(SmtpSettings(), exists=False)
+        except UnicodeDecodeError:
+            return self._set_aside(f"{self.path.name} is not UTF-8 text")
+        except OSError as exc:
+            raise SettingsFileError(f"Could not read {self.path}: {exc.strerror or exc}") from None
+        try:
+            settings = settings_from_document(loads(text, self.path.name), self.path.name)
+        except FutureVersionError as exc:
+            return LoadResult(SmtpSettings(), exists=True, notice=str(exc), read_only=True)
+        except SettingsFileError as exc:
+            return self._set_aside(str(exc))
+        return LoadResult(settings, exists=True)
+
+    def _set_aside(self, reason: str) -> LoadResult:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        counter = 1
+        while backup.exists():
+            backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{counter}")
+            counter += 1
+        os.replace(self.path, backup)
+        log.warning("settings file set aside as %s: %s", backup, reason)
+        notice = (f"{reason}\nThe file was kept as {backup.name} and the app started with "
+                  f"default settings.")
+        return LoadResult(SmtpSettings(), exists=False, corrupt_backup=backup, notice=notice)
+
+    def save(self, settings: SmtpSettings,
+             before_replace: Callable[[], None] | None = None) -> None:
+        write_atomically(self.path, dumps(settings_to_document(settings)), before_replace)

@@ -1,0 +1,107 @@
+"""Field-by-field validation; each message is ready to show next to its field."""
+
+from __future__ import annotations
+
+import re
+
+from smtp_desktop.config.errors import Problem
+from smtp_desktop.config.keys import is_ip_address, validate_value
+from smtp_desktop.config.model import DefaultService, Service, SmtpSettings
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def host_problem(host: str) -> str | None:
+    """Why `host` is not a usable server name, or None. Accepts names, IDNs and IP addresses."""
+    text = host
+    if not text.strip():
+        return "Enter the server's host name, e.g. smtp.gmail.com."
+    if text != text.strip() or any(c.isspace() for c in text):
+        return "The host name cannot contain spaces."
+    if _SCHEME.match(text):
+        return "Enter only the host name, without a scheme such as 'smtp://'."
+    if is_ip_address(text):
+        return None
+    if ":" in text:
+        return "Enter only the host name; put the port in the Port field."
+    if "/" in text or "@" in text:
+        return "Enter only the host name, e.g. smtp.gmail.com."
+    name = text[:-1] if text.endswith(".") else text
+    try:
+        ascii_name = name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"'{text}' is not a valid host name."
+    if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in ascii_name.split(".")):
+        return f"'{text}' is not a valid host name."
+    return None
+
+
+def port_problem(port: int) -> str | None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        return "The port must be a number from 1 to 65535."
+    return None
+
+
+def key_problems(keys: tuple[tuple[str, str], ...]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for row, (key, value) in enumerate(keys):
+        name = key.strip()
+        if not name:
+            problems.append(Problem("keys", "The key cannot be empty.", row))
+            continue
+        if name != key or any(c.isspace() for c in name):
+            problems.append(Problem("keys", f"The key '{key}' cannot contain spaces.", row))
+            continue
+        if name in seen:
+            problems.append(
+                Problem("keys", f"'{name}' is already set in row {seen[name] + 1}.", row))
+            continue
+        seen[name] = row
+        if any(c in value for c in "\r\n"):
+            problems.append(Problem("keys", f"The value of {name} cannot contain line breaks.", row))
+            continue
+        message = validate_value(name, value)
+        if message:
+            problems.append(Problem("keys", message, row))
+    return problems
+
+
+def validate_own(settings: SmtpSettings) -> list[Problem]:
+    """Validate the @own fields unconditionally."""
+    problems: list[Problem] = []
+    if message := host_problem(settings.host):
+        problems.append(Problem("host", message))
+    if message := port_problem(settings.port):
+        problems.append(Problem("port", message))
+    if any(c in settings.username for c in "\r\n\0"):
+        problems.append(Problem("username", "The username cannot contain line breaks."))
+    elif settings.username != settings.username.strip():
+        problems.append(Problem("username", "The username cannot start or end with spaces."))
+    elif settings.auth_required and not settings.username:
+        problems.append(Problem(
+            "username", "Enter the username: mail.smtp.auth is true, so the server needs a login."))
+    problems.extend(key_problems(settings.keys))
+    return problems
+
+
+def validate(settings: SmtpSettings) -> list[Problem]:
+    """Every problem that stops these settings from being saved.
+
+    The @own fields are checked only when SMTP is enabled and the service is @own; otherwise
+    they are kept as they are, possibly incomplete.
+    """
+    if settings.enabled and settings.service is Service.OWN:
+        return validate_own(settings)
+    return []
+
+
+def validate_default_service(service: DefaultService) -> list[Problem]:
+    problems = validate_own(service.as_settings())
+    if not service.sender:
+        problems.append(Problem("sender", "Enter the sender address, e.g. noreply@example.com."))
+    elif validate_value("mail.from", service.sender):
+        problems.append(
+            Problem("sender", "The sender must be an email address such as noreply@example.com."))
+    return problems
