@@ -1,0 +1,1 @@
+"""Shared test support: fixtures and real servers used across the test suite."""

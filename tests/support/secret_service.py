@@ -1,0 +1,1 @@
+"""A private D-Bus + gnome-keyring Secret Service fixture (filled by the keyring work)."""

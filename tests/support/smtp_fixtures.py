@@ -1,0 +1,1 @@
+"""aiosmtpd-based SMTP server fixtures (filled by the transport work)."""
