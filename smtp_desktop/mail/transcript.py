@@ -1,0 +1,84 @@
+"""The session transcript: what the client said, what the server said, and notes.
+
+Lines start with "C: " (client), "S: " (server) or "* " (a note). Login payloads are replaced by
+"<redacted>" where they are sent, and as a second line of defence every line is scrubbed of the
+password in the encodings a login can carry it (plain text and base64 forms).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections.abc import Iterable
+
+log = logging.getLogger(__name__)
+
+REDACTED = "<redacted>"
+MAX_LINES = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (CR, LF, NUL...) shown as escapes, safe for one line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def secret_forms(username: str, password: str | None) -> tuple[str, ...]:
+    """Every form in which `password` could reach the wire during a login."""
+    if not password:
+        return ()
+    raw = password.encode("utf-8")
+    user = username.encode("utf-8")
+    blobs = (raw, b"\0" + user + b"\0" + raw, user + b"\0" + user + b"\0" + raw,
+             user + b"\0" + raw)
+    forms = {password}
+    for blob in blobs:
+        forms.add(base64.b64encode(blob).decode("ascii"))
+    # Longest first, so a longer form is not half-replaced by a shorter one inside it.
+    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
+
+
+class Scrubber:
+    """Removes secrets from any text before it is shown, stored or logged."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = tuple(secrets)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+class Transcript:
+    """Collects transcript lines, scrubbed and made printable, and logs them at DEBUG."""
+
+    def __init__(self, scrub: Scrubber | None = None) -> None:
+        self._scrub = scrub or Scrubber()
+        self._lines: list[str] = []
+        self._truncated = False
+
+    def _add(self, line: str) -> None:
+        if len(self._lines) >= MAX_LINES:
+            if not self._truncated:
+                self._truncated = True
+                self._lines.append("* transcript truncated")
+            return
+        line = self._scrub(printable(line))
+        self._lines.append(line)
+        log.debug("%s", line)
+
+    def client(self, text: str) -> None:
+        self._add(f"C: {text}")
+
+    def server(self, text: str) -> None:
+        self._add(f"S: {text}")
+
+    def note(self, text: str) -> None:
+        self._add(f"* {text}")
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(self._lines)
