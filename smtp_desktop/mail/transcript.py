@@ -40,16 +40,28 @@ def secret_forms(username: str, password: str | None) -> tuple[str, ...]:
 
 
 class Scrubber:
-    """Removes secrets from any text before it is shown, stored or logged."""
+    """Removes secrets from any text before it is shown, stored or logged.
+
+    Occurrences are replaced by "<redacted>" (or, for a password that shares characters with
+    it, a marker that cannot contain it); text that would still hold a secret after a few
+    passes is replaced entirely, so no input can smuggle a secret through.
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = tuple(secrets)
+        self._secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+        self._marker = next(m for m in (REDACTED, "<hidden>", "#", "*", "-", "")
+                            if not any(s in m for s in self._secrets))
+
+    def _holds_secret(self, text: str) -> bool:
+        return any(secret in text for secret in self._secrets)
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
+        for _ in range(4):
+            if not self._holds_secret(text):
+                return text
+            for secret in self._secrets:
+                text = text.replace(secret, self._marker)
+        return self._marker if self._holds_secret(text) else text
 
 
 class Transcript:
