@@ -73,6 +73,7 @@ class Context:
     connect_timeout: float = 10.0
     write_timeout: float = 20.0
     local_address: str | None = None
+    tls_protocols: str | None = None  # mail.smtp.ssl.protocols when set, e.g. "TLSv1.3"
 
     @property
     def server(self) -> str:
@@ -253,6 +254,11 @@ def tls_failure(ctx: Context, reason: str | None, text: str) -> SessionError:
         return failure(Category.TLS,
                        f"{ctx.server} and this computer share no TLS version ({text}).",
                        "Adjust or remove mail.smtp.ssl.protocols (e.g. 'TLSv1.2 TLSv1.3').")
+    if ctx.tls_protocols:
+        # Servers often just hang up on a version they do not support, so say what we pinned.
+        return failure(Category.TLS, f"The TLS handshake with {ctx.server} failed: {text}.",
+                       f"The server may not support {ctx.tls_protocols}: adjust or remove "
+                       "mail.smtp.ssl.protocols.")
     return failure(Category.TLS, f"The TLS handshake with {ctx.server} failed: {text}.",
                    "Check mail.smtp.ssl.enable / mail.smtp.starttls.enable against the port.")
 

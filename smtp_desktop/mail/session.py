@@ -100,7 +100,9 @@ class Client(smtplib.SMTP):
         self.ctx = diagnosis.Context(
             host=opts.host, port=opts.port, implicit_tls=opts.implicit_tls, starttls=opts.starttls,
             read_timeout=opts.read_timeout, connect_timeout=opts.connect_timeout,
-            write_timeout=opts.write_timeout, local_address=opts.local_address)
+            write_timeout=opts.write_timeout, local_address=opts.local_address,
+            tls_protocols=" ".join(dict.fromkeys(v for v in (opts.min_tls, opts.max_tls) if v))
+            or None)
         self.phase = "connect"
         self.tls_active = False
         self.tls: TlsInfo | None = None
