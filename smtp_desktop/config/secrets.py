@@ -83,7 +83,8 @@ class SecretStore:
     def description(self) -> str:
         return backend_description(self.backend)
 
-    def _require_secure(self) -> KeyringBackend:
+    def require_secure(self) -> KeyringBackend:
+        """The backend, or NoSecureKeyringError with advice on what to install."""
         backend = self.backend
         if not is_secure_backend(backend):
             raise NoSecureKeyringError(
@@ -92,7 +93,7 @@ class SecretStore:
         return backend
 
     def get(self, account: str) -> str | None:
-        backend = self._require_secure()
+        backend = self.require_secure()
         try:
             return backend.get_password(self.service, account)
         except Exception as exc:
@@ -108,7 +109,7 @@ class SecretStore:
             return False
 
     def set(self, account: str, password: str) -> None:
-        backend = self._require_secure()
+        backend = self.require_secure()
         try:
             backend.set_password(self.service, account, password)
         except Exception as exc:
@@ -119,7 +120,7 @@ class SecretStore:
         """Delete the password; False when none was stored."""
         import keyring.errors
 
-        backend = self._require_secure()
+        backend = self.require_secure()
         try:
             backend.delete_password(self.service, account)
         except keyring.errors.PasswordDeleteError:

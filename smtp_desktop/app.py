@@ -1,0 +1,74 @@
+"""Composition root: parse arguments, build the services, then open the window or run the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from smtp_desktop import __version__
+from smtp_desktop.exit_codes import ExitCode
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smtp-desktop",
+        description="Configure outgoing SMTP mail. With no command, open the settings window.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config-dir", metavar="DIR",
+                        help="settings folder (default: $SMTP_DESKTOP_CONFIG_DIR or the platform's)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="data folder (default: $SMTP_DESKTOP_DATA_DIR or the platform's)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    from smtp_desktop import cli
+
+    cli.add_subcommands(parser)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `smtp-desktop` and `python -m smtp_desktop`; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    from smtp_desktop.config.paths import resolve_paths
+
+    paths = resolve_paths(args.config_dir, args.data_dir)
+    try:
+        if args.command is None:
+            return run_gui(paths)
+        from smtp_desktop import cli
+
+        return cli.run(args, paths)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+
+
+def display_problem() -> str | None:
+    """Why no window can open here, or None. Avoids Qt's abort on a Linux box with no display."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("No display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open. "
+            "Use the command line instead: smtp-desktop --help")
+
+
+def run_gui(paths: object) -> int:
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return ExitCode.ENVIRONMENT
+    from smtp_desktop.config.service import ConfigService
+    from smtp_desktop.ui.application import run_window
+
+    return run_window(ConfigService(paths))  # type: ignore[arg-type]

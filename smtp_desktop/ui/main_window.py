@@ -1,0 +1,700 @@
+"""The "SMTP Configuration" window: the seed's settings page, a test-send panel and a help pane.
+
+Widgets carry public objectNames (the automation contract in the README). Data flows one way:
+widgets -> collected settings -> config service / checks -> result -> widgets. The window never
+reads files or the keyring itself, and every network operation runs in a worker.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from smtp_desktop.checks import CheckKind, CheckRequest, run_check
+from smtp_desktop.config.errors import ConfigError, InvalidSettingsError, Problem, SecretStoreError
+from smtp_desktop.config.model import DEFAULT_PORT, Service, SmtpSettings, normalize_password
+from smtp_desktop.config.secrets import install_advice
+from smtp_desktop.config.service import ConfigService
+from smtp_desktop.config.validation import validate
+from smtp_desktop.ui.keys_model import KeysTableModel
+from smtp_desktop.ui.worker import Worker, start_worker
+
+log = logging.getLogger(__name__)
+
+WINDOW_TITLE = "SMTP Configuration"
+OFF_NOTE = "SMTP is off: no emails will be sent. You will stop getting emails."
+APP_PASSWORD_NOTE = ("Removed the spaces Google shows in app passwords: they are not part of "
+                     "the password.")
+
+
+@dataclass
+class _ActiveCheck:
+    worker: Worker
+    cancel: Any  # smtp_desktop.mail.CancelToken, imported lazily
+    kind: CheckKind
+
+
+def _error_label(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #c62828;")
+    label.setVisible(False)
+    return label
+
+
+class SettingsWindow(QMainWindow):
+    """Edits SMTP settings through `ConfigService`; `saved` fires after every successful save."""
+
+    saved = Signal()
+    check_finished = Signal(object)  # the Outcome of a send or probe that was shown
+
+    def __init__(self, config: ConfigService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._config = config
+        self._saved_settings = SmtpSettings()
+        self._read_only = False
+        self._password_stored = False
+        self._keyring_secure = config.keyring_is_secure
+        self._active: _ActiveCheck | None = None
+        self.setObjectName("settingsWindow")
+        self.setWindowTitle(f"{WINDOW_TITLE}[*]")
+        self._build()
+        self._connect()
+        self._load()
+
+    # ================================================================ building
+
+    def _build(self) -> None:
+        form = QWidget()
+        column = QVBoxLayout(form)
+
+        self._load_notice = QLabel()
+        self._load_notice.setObjectName("loadNotice")
+        self._load_notice.setWordWrap(True)
+        self._load_notice.setStyleSheet(
+            "background: #fff4e5; color: #5f3b00; border: 1px solid #f0b44c; padding: 6px;")
+        self._load_notice.setVisible(False)
+        column.addWidget(self._load_notice)
+
+        self._enabled_toggle = QCheckBox("SMTP Configuration")
+        self._enabled_toggle.setObjectName("smtpEnabledToggle")
+        self._enabled_toggle.setAccessibleName("SMTP Configuration enabled")
+        self._enabled_toggle.setStyleSheet("font-weight: bold;")
+        column.addWidget(self._enabled_toggle)
+        self._off_note = QLabel(OFF_NOTE)
+        self._off_note.setObjectName("smtpOffNote")
+        self._off_note.setWordWrap(True)
+        self._off_note.setStyleSheet("color: #b00020;")
+        column.addWidget(self._off_note)
+
+        service_box = QGroupBox("Email service")
+        service_layout = QVBoxLayout(service_box)
+        self._testsigma_radio = QRadioButton("Testsigma")
+        self._testsigma_radio.setObjectName("serviceTestsigmaRadio")
+        self._testsigma_radio.setToolTip("Mail goes out through the default email service, "
+                                         "with the default sender.")
+        self._own_radio = QRadioButton("@own")
+        self._own_radio.setObjectName("serviceOwnRadio")
+        self._own_radio.setToolTip("Mail goes out through your own SMTP server.")
+        self._service_group = QButtonGroup(self)
+        self._service_group.addButton(self._testsigma_radio)
+        self._service_group.addButton(self._own_radio)
+        radios = QHBoxLayout()
+        radios.addWidget(self._testsigma_radio)
+        radios.addWidget(self._own_radio)
+        radios.addStretch(1)
+        service_layout.addLayout(radios)
+        self._default_service_label = QLabel()
+        self._default_service_label.setObjectName("defaultServiceLabel")
+        self._default_service_label.setWordWrap(True)
+        self._default_service_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        service_layout.addWidget(self._default_service_label)
+        column.addWidget(service_box)
+
+        self._own_box = QGroupBox("Your SMTP server (@own)")
+        own_form = QFormLayout(self._own_box)
+        own_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+        self._host_edit = QLineEdit()
+        self._host_edit.setObjectName("hostEdit")
+        self._host_edit.setPlaceholderText("smtp.gmail.com")
+        self._host_error = _error_label("hostError")
+        self._add_row(own_form, "&Host:", self._host_edit, self._host_error, "SMTP server host")
+
+        self._port_spin = QSpinBox()
+        self._port_spin.setObjectName("portSpin")
+        self._port_spin.setRange(1, 65535)
+        self._port_spin.setValue(DEFAULT_PORT)
+        self._port_spin.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self._port_error = _error_label("portError")
+        self._add_row(own_form, "&Port:", self._port_spin, self._port_error, "SMTP server port")
+
+        self._username_edit = QLineEdit()
+        self._username_edit.setObjectName("usernameEdit")
+        self._username_edit.setPlaceholderText("me@gmail.com")
+        self._username_error = _error_label("usernameError")
+        self._add_row(own_form, "&Username:", self._username_edit, self._username_error,
+                      "Username")
+
+        self._password_edit = QLineEdit()
+        self._password_edit.setObjectName("passwordEdit")
+        self._password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self._show_password_action = QAction("Show password", self._password_edit)
+        self._show_password_action.setObjectName("showPasswordAction")
+        self._show_password_action.setCheckable(True)
+        self._show_password_action.setIcon(QIcon.fromTheme("view-reveal-symbolic"))
+        self._password_edit.addAction(self._show_password_action,
+                                      QLineEdit.ActionPosition.TrailingPosition)
+        self._show_password_button = QToolButton()
+        self._show_password_button.setObjectName("showPasswordButton")
+        self._show_password_button.setDefaultAction(self._show_password_action)
+        self._show_password_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self._forget_button = QPushButton("Forget stored password")
+        self._forget_button.setObjectName("forgetPasswordButton")
+        password_row = QWidget()
+        password_layout = QHBoxLayout(password_row)
+        password_layout.setContentsMargins(0, 0, 0, 0)
+        password_layout.addWidget(self._password_edit, 1)
+        password_layout.addWidget(self._show_password_button)
+        password_layout.addWidget(self._forget_button)
+        self._password_note = QLabel()
+        self._password_note.setObjectName("passwordNote")
+        self._password_note.setWordWrap(True)
+        self._password_note.setVisible(False)
+        self._add_row(own_form, "Pass&word:", password_row, self._password_note,
+                      "Password or app password", buddy=self._password_edit)
+
+        self._keys_model = KeysTableModel(self)
+        self._keys_table = QTableView()
+        self._keys_table.setObjectName("keysTable")
+        self._keys_table.setModel(self._keys_model)
+        self._keys_table.setAccessibleName("Additional keys")
+        self._keys_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self._keys_table.setTabKeyNavigation(False)
+        self._keys_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.Stretch)
+        self._keys_table.horizontalHeader().setSectionResizeMode(
+            1, QHeaderView.ResizeMode.Stretch)
+        self._keys_table.setMinimumHeight(130)
+        self._add_key_button = QPushButton("&Add key")
+        self._add_key_button.setObjectName("addKeyButton")
+        self._remove_key_button = QPushButton("&Remove key")
+        self._remove_key_button.setObjectName("removeKeyButton")
+        keys_widget = QWidget()
+        keys_layout = QVBoxLayout(keys_widget)
+        keys_layout.setContentsMargins(0, 0, 0, 0)
+        keys_layout.addWidget(self._keys_table)
+        key_buttons = QHBoxLayout()
+        key_buttons.addWidget(self._add_key_button)
+        key_buttons.addWidget(self._remove_key_button)
+        key_buttons.addStretch(1)
+        keys_layout.addLayout(key_buttons)
+        self._keys_error = _error_label("keysError")
+        self._add_row(own_form, "&Keys:", keys_widget, self._keys_error, "Additional keys",
+                      buddy=self._keys_table)
+        column.addWidget(self._own_box)
+
+        column.addWidget(self._build_test_box())
+
+        buttons = QHBoxLayout()
+        self._status_label = QLabel()
+        self._status_label.setObjectName("statusLabel")
+        self._status_label.setWordWrap(True)
+        self._status_label.setAccessibleName("Status")
+        buttons.addWidget(self._status_label, 1)
+        self._revert_button = QPushButton("Re&vert")
+        self._revert_button.setObjectName("revertButton")
+        self._save_button = QPushButton("&Save")
+        self._save_button.setObjectName("saveButton")
+        self._save_button.setToolTip("Save (Ctrl+S)")
+        self._save_button.setDefault(True)
+        buttons.addWidget(self._revert_button)
+        buttons.addWidget(self._save_button)
+        column.addLayout(buttons)
+        column.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(form)
+
+        self._help_pane = QTextBrowser()
+        self._help_pane.setObjectName("helpPane")
+        self._help_pane.setAccessibleName("Help")
+        self._help_pane.setOpenExternalLinks(True)
+        self._help_pane.setHtml(_help_html())
+        self._help_pane.setMinimumWidth(260)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(scroll)
+        splitter.addWidget(self._help_pane)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(splitter)
+        self.resize(1040, 760)
+
+        QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save)
+
+    def _build_test_box(self) -> QGroupBox:
+        box = QGroupBox("Test")
+        layout = QVBoxLayout(box)
+        form = QFormLayout()
+        self._recipient_edit = QLineEdit()
+        self._recipient_edit.setObjectName("testRecipientEdit")
+        self._recipient_edit.setPlaceholderText("Recipient (default: the From address)")
+        self._add_row(form, "Send &to:", self._recipient_edit, None, "Test recipient")
+        self._sender_edit = QLineEdit()
+        self._sender_edit.setObjectName("testSenderEdit")
+        self._sender_edit.setPlaceholderText("Only needed when the username is not an email")
+        self._add_row(form, "&From:", self._sender_edit, None, "Test sender")
+        layout.addLayout(form)
+
+        row = QHBoxLayout()
+        self._send_button = QPushButton("Send &test email")
+        self._send_button.setObjectName("sendTestButton")
+        self._probe_button = QPushButton("Test &connection")
+        self._probe_button.setObjectName("probeButton")
+        self._cancel_button = QPushButton("&Cancel test")
+        self._cancel_button.setObjectName("cancelTestButton")
+        self._cancel_button.setEnabled(False)
+        self._busy = QProgressBar()
+        self._busy.setObjectName("testBusyIndicator")
+        self._busy.setRange(0, 0)
+        self._busy.setMaximumWidth(120)
+        self._busy.setTextVisible(False)
+        self._busy.setVisible(False)
+        for widget in (self._send_button, self._probe_button, self._cancel_button, self._busy):
+            row.addWidget(widget)
+        row.addStretch(1)
+        layout.addLayout(row)
+
+        self._result_view = QTextBrowser()
+        self._result_view.setObjectName("testResultView")
+        self._result_view.setAccessibleName("Test result")
+        self._result_view.setOpenLinks(False)
+        self._result_view.anchorClicked.connect(self._on_result_view_anchor_clicked)
+        self._result_view.setMaximumHeight(130)
+        self._result_view.setPlaceholderText("Send a test email or test the connection to see "
+                                             "the result here.")
+        layout.addWidget(self._result_view)
+
+        transcript_row = QHBoxLayout()
+        self._transcript_toggle = QToolButton()
+        self._transcript_toggle.setObjectName("transcriptToggle")
+        self._transcript_toggle.setText("Show transcript")
+        self._transcript_toggle.setCheckable(True)
+        self._transcript_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self._transcript_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._copy_transcript_button = QPushButton("Cop&y transcript")
+        self._copy_transcript_button.setObjectName("copyTranscriptButton")
+        self._copy_transcript_button.setEnabled(False)
+        transcript_row.addWidget(self._transcript_toggle)
+        transcript_row.addStretch(1)
+        transcript_row.addWidget(self._copy_transcript_button)
+        layout.addLayout(transcript_row)
+        self._transcript_view = QPlainTextEdit()
+        self._transcript_view.setObjectName("transcriptView")
+        self._transcript_view.setAccessibleName("Transcript")
+        self._transcript_view.setReadOnly(True)
+        self._transcript_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self._transcript_view.setVisible(False)
+        self._transcript_view.setMinimumHeight(160)
+        layout.addWidget(self._transcript_view)
+        return box
+
+    @staticmethod
+    def _add_row(form: QFormLayout, text: str, field: QWidget, note: QLabel | None,
+                 accessible: str, buddy: QWidget | None = None) -> None:
+        label = QLabel(text)
+        label.setBuddy(buddy or field)
+        (buddy or field).setAccessibleName(accessible)
+        if note is None:
+            form.addRow(label, field)
+            return
+        holder = QWidget()
+        holder_layout = QVBoxLayout(holder)
+        holder_layout.setContentsMargins(0, 0, 0, 0)
+        holder_layout.setSpacing(2)
+        holder_layout.addWidget(field)
+        holder_layout.addWidget(note)
+        form.addRow(label, holder)
+
+    def _connect(self) -> None:
+        self._enabled_toggle.toggled.connect(self._update_state)
+        self._own_radio.toggled.connect(self._update_state)
+        self._host_edit.textChanged.connect(self._update_state)
+        self._port_spin.valueChanged.connect(self._update_state)
+        self._username_edit.textChanged.connect(self._update_state)
+        self._password_edit.textChanged.connect(self._update_state)
+        self._password_edit.textEdited.connect(self._on_password_edit_text_edited)
+        self._show_password_action.toggled.connect(self._on_show_password_toggled)
+        self._keys_model.edited.connect(self._update_state)
+        self._keys_model.modelReset.connect(self._update_state)
+        self._keys_table.selectionModel().selectionChanged.connect(self._update_state)
+        self._add_key_button.clicked.connect(self._on_add_key_button_clicked)
+        self._remove_key_button.clicked.connect(self._on_remove_key_button_clicked)
+        self._forget_button.clicked.connect(self._on_forget_button_clicked)
+        self._save_button.clicked.connect(self.save)
+        self._revert_button.clicked.connect(self.revert)
+        self._send_button.clicked.connect(partial(self.start_check, CheckKind.SEND_TEST))
+        self._probe_button.clicked.connect(partial(self.start_check, CheckKind.PROBE))
+        self._cancel_button.clicked.connect(self.cancel_check)
+        self._transcript_toggle.toggled.connect(self._on_transcript_toggle_toggled)
+        self._copy_transcript_button.clicked.connect(self._on_copy_transcript_clicked)
+
+    # ================================================================ loading and state
+
+    def _load(self) -> None:
+        try:
+            result = self._config.load()
+        except ConfigError as exc:
+            self._show_notice(str(exc))
+            self._read_only = True
+            self._apply(SmtpSettings())
+            return
+        self._read_only = result.read_only
+        if result.notice:
+            self._show_notice(result.notice)
+        self._saved_settings = result.settings
+        self._apply(result.settings)
+        problems = validate(result.settings)
+        if result.exists and problems:
+            self._set_status("The saved settings have problems; they are marked below.")
+        elif result.notice:
+            self._set_status(result.notice.splitlines()[0])
+        self._refresh_default_service()
+        self._refresh_password_state()
+        self._update_state()
+
+    def _show_notice(self, text: str) -> None:
+        self._load_notice.setText(text)
+        self._load_notice.setVisible(True)
+
+    def _apply(self, settings: SmtpSettings) -> None:
+        """Show `settings` in the widgets."""
+        self._enabled_toggle.setChecked(settings.enabled)
+        (self._own_radio if settings.service is Service.OWN
+         else self._testsigma_radio).setChecked(True)
+        self._host_edit.setText(settings.host)
+        self._port_spin.setValue(settings.port if 1 <= settings.port <= 65535 else DEFAULT_PORT)
+        self._username_edit.setText(settings.username)
+        self._password_edit.clear()
+        self._password_note.setVisible(False)
+        self._keys_model.set_keys(settings.keys)
+
+    def collected_settings(self) -> SmtpSettings:
+        """The settings as the widgets show them now (possibly unsaved and invalid)."""
+        return SmtpSettings(
+            enabled=self._enabled_toggle.isChecked(),
+            service=Service.OWN if self._own_radio.isChecked() else Service.TESTSIGMA,
+            host=self._host_edit.text(),
+            port=self._port_spin.value(),
+            username=self._username_edit.text(),
+            keys=self._keys_model.keys(),
+        )
+
+    def _refresh_default_service(self) -> None:
+        status = self._config.default_service()
+        if status.service is not None:
+            service = status.service
+            text = (f"Default service: {service.host}:{service.port}, "
+                    f"sender {service.sender}.")
+        elif status.problem:
+            text = f"Default service unusable: {status.problem}"
+        else:
+            text = ("No default email service is provisioned on this computer. Ask your "
+                    "administrator for default-service.json, or choose @own.")
+        self._default_service_label.setText(text)
+
+    def _refresh_password_state(self) -> None:
+        account = self._saved_settings.password_account
+        if not self._keyring_secure:
+            self._password_stored = False
+            placeholder = "No secure keyring: the password cannot be stored"
+            self._password_edit.setToolTip(
+                f"No secure keyring is available. {install_advice()} You can still type a "
+                "password to test with; it is not stored.")
+        else:
+            try:
+                self._password_stored = self._config.has_password(self._saved_settings)
+            except SecretStoreError:
+                self._password_stored = False
+            if self._password_stored:
+                placeholder = "Stored in the system keyring (leave empty to keep it)"
+            elif account:
+                placeholder = "Not stored yet: paste the (app) password"
+            else:
+                placeholder = "App password (stored in the system keyring on Save)"
+            self._password_edit.setToolTip("The password is kept in the system keyring, "
+                                           "never in the settings file.")
+        self._password_edit.setPlaceholderText(placeholder)
+
+    def _update_state(self) -> None:
+        enabled = self._enabled_toggle.isChecked()
+        own = self._own_radio.isChecked()
+        busy = self._active is not None
+        self._off_note.setVisible(not enabled)
+        for radio in (self._testsigma_radio, self._own_radio):
+            radio.setEnabled(enabled)
+        self._default_service_label.setEnabled(enabled and not own)
+        self._own_box.setEnabled(enabled and own)
+        self._forget_button.setEnabled(self._password_stored)
+        self._remove_key_button.setEnabled(self._keys_table.selectionModel().hasSelection())
+
+        settings = self.collected_settings()
+        problems = validate(settings)
+        self._show_problems(problems)
+        dirty = settings != self._saved_settings or bool(self._password_edit.text())
+        self.setWindowModified(dirty)
+        self._save_button.setEnabled(dirty and not problems and not self._read_only)
+        self._revert_button.setEnabled(dirty)
+
+        why_off = "SMTP is turned off: no email is sent." if not enabled else ""
+        for button in (self._send_button, self._probe_button):
+            button.setEnabled(enabled and not busy)
+            button.setToolTip(why_off)
+        self._recipient_edit.setEnabled(enabled)
+        self._sender_edit.setEnabled(enabled)
+        self._cancel_button.setEnabled(busy)
+        self._busy.setVisible(busy)
+
+    def _show_problems(self, problems: list[Problem]) -> None:
+        by_field: dict[str, str] = {}
+        for problem in problems:
+            by_field.setdefault(problem.field, str(problem) if problem.row is not None
+                                else problem.message)
+        for field, label in (("host", self._host_error), ("port", self._port_error),
+                             ("username", self._username_error), ("keys", self._keys_error)):
+            message = by_field.get(field, "")
+            label.setText(message)
+            label.setVisible(bool(message))
+
+    def _set_status(self, text: str) -> None:
+        self._status_label.setText(text)
+
+    # ================================================================ actions
+
+    def save(self) -> bool:
+        """Save when something changed and everything is valid; True when saved."""
+        if self._read_only:
+            self._set_status("Not saved: settings.json is from a newer version of smtp-desktop.")
+            return False
+        settings = self.collected_settings()
+        password = self._password_edit.text()
+        try:
+            result = self._config.save(settings, password or None, previous=self._saved_settings)
+        except InvalidSettingsError as exc:
+            self._show_problems(list(exc.problems))
+            self._set_status("Not saved: correct the marked fields first.")
+            return False
+        except ConfigError as exc:
+            self._set_status(f"Not saved: {exc}")
+            return False
+        self._saved_settings = settings
+        if not result.password_error:
+            self._password_edit.clear()  # a password that was not stored stays in the field
+        self._password_note.setVisible(False)
+        self._refresh_password_state()
+        self._set_status(result.message)
+        self._update_state()
+        self.saved.emit()
+        return True
+
+    def revert(self) -> None:
+        self._apply(self._saved_settings)
+        self._set_status("Reverted to the last saved settings.")
+        self._update_state()
+
+    def _on_forget_button_clicked(self) -> None:
+        try:
+            removed = self._config.forget_password(self._saved_settings)
+        except SecretStoreError as exc:
+            self._set_status(str(exc))
+            return
+        self._refresh_password_state()
+        self._set_status("The stored password was removed from the keyring." if removed
+                         else "No password was stored.")
+        self._update_state()
+
+    def _on_password_edit_text_edited(self, text: str) -> None:
+        normalized = normalize_password(text)
+        if normalized.regrouped:
+            self._password_edit.setText(normalized.value)
+            self._password_note.setText(APP_PASSWORD_NOTE)
+            self._password_note.setVisible(True)
+
+    def _on_show_password_toggled(self, shown: bool) -> None:
+        self._password_edit.setEchoMode(
+            QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+        self._show_password_action.setText("Hide password" if shown else "Show password")
+
+    def _on_add_key_button_clicked(self) -> None:
+        row = self._keys_model.add_row()
+        index = self._keys_model.index(row, 0)
+        self._keys_table.setCurrentIndex(index)
+        self._keys_table.edit(index)
+
+    def _on_remove_key_button_clicked(self) -> None:
+        rows = [index.row() for index in self._keys_table.selectionModel().selectedRows()]
+        self._keys_model.remove_rows(rows)
+
+    # ================================================================ test send and probe
+
+    def start_check(self, kind: CheckKind) -> None:
+        """Start a test send or probe in a worker with the form's current (unsaved) values."""
+        if self._active is not None:
+            return
+        from smtp_desktop.mail import CancelToken
+
+        request = CheckRequest(
+            kind, self.collected_settings(),
+            password=self._password_edit.text() or None,
+            recipient=self._recipient_edit.text().strip() or None,
+            sender=self._sender_edit.text().strip() or None,
+        )
+        token = CancelToken()
+        worker = Worker(partial(run_check, self._config, request, token))
+        worker.signals.succeeded.connect(self._on_worker_succeeded)
+        worker.signals.errored.connect(self._on_worker_errored)
+        self._active = _ActiveCheck(worker, token, kind)
+        what = "Sending a test email" if kind is CheckKind.SEND_TEST else "Testing the connection"
+        self._set_status(f"{what}…")
+        self._result_view.setHtml(f"<p>{what}…</p>")
+        self._update_state()
+        start_worker(worker)
+
+    def cancel_check(self) -> None:
+        """Abandon the running check at once; a result that still arrives is ignored."""
+        if self._active is None:
+            return
+        self._active.cancel.cancel()
+        self._active = None
+        self._result_view.setHtml("<p><b>Cancelled.</b> The attempt was abandoned.</p>")
+        self._set_status("Test cancelled.")
+        self._update_state()
+
+    @property
+    def check_running(self) -> bool:
+        return self._active is not None
+
+    def _is_current(self) -> bool:
+        sender = self.sender()
+        return self._active is not None and sender is self._active.worker.signals
+
+    def _on_worker_succeeded(self, outcome: Any) -> None:
+        if not self._is_current():
+            return
+        self._active = None
+        self._show_outcome(outcome)
+        self._update_state()
+        self.check_finished.emit(outcome)
+
+    def _on_worker_errored(self, exc: object) -> None:
+        if not self._is_current():
+            return
+        self._active = None
+        self._result_view.setHtml(f"<p><b>Unexpected error:</b> {html.escape(str(exc))}</p>")
+        self._set_status("The test failed with an unexpected error.")
+        self._update_state()
+
+    def _show_outcome(self, outcome: Any) -> None:
+        if outcome.ok:
+            headline = ("Test email sent" if outcome.probe is None
+                        else "Connection works")
+            parts = [f"<p><b style='color:#1b7f3b'>✔ {headline}</b> via {html.escape(outcome.server)}"
+                     f" ({html.escape(outcome.security)}) in {outcome.elapsed_ms:.0f} ms.</p>",
+                     f"<p>{html.escape(outcome.message)}</p>"]
+            self._set_status(f"{headline}: {outcome.message}")
+        else:
+            category = outcome.category.value if outcome.category else "error"
+            parts = [f"<p><b style='color:#c62828'>✖ {html.escape(category)}</b>: "
+                     f"{html.escape(outcome.message)}</p>"]
+            if outcome.advice:
+                parts.append(f"<p><b>Next step:</b> {html.escape(outcome.advice)}</p>")
+            if category == "auth":
+                parts.append("<p><a href='help:app-password'>How to create an app password"
+                             "</a></p>")
+            self._set_status(f"Test failed ({category}): {outcome.message}")
+        if outcome.unused_keys:
+            parts.append("<p>Keys not used by this app: "
+                         f"{html.escape(', '.join(outcome.unused_keys))}</p>")
+        self._result_view.setHtml("".join(parts))
+        self._transcript_view.setPlainText("\n".join(outcome.transcript))
+        self._copy_transcript_button.setEnabled(bool(outcome.transcript))
+
+    def _on_result_view_anchor_clicked(self, url: Any) -> None:
+        if url.scheme() == "help":
+            self._help_pane.scrollToAnchor("app-password")
+            self._help_pane.setFocus()
+
+    def _on_transcript_toggle_toggled(self, shown: bool) -> None:
+        self._transcript_view.setVisible(shown)
+        self._transcript_toggle.setText("Hide transcript" if shown else "Show transcript")
+        self._transcript_toggle.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def _on_copy_transcript_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(self._transcript_view.toPlainText())
+        self._set_status("Transcript copied to the clipboard.")
+
+    # ================================================================ closing
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.isWindowModified():
+            answer = QMessageBox.question(
+                self, "Unsaved changes", "Save the changes to the SMTP configuration?",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Save)
+            if answer == QMessageBox.StandardButton.Cancel or (
+                    answer == QMessageBox.StandardButton.Save and not self.save()):
+                event.ignore()
+                return
+        self.cancel_check()
+        event.accept()
+
+
+def _help_html() -> str:
+    from smtp_desktop.resource_files import resource_path
+
+    try:
+        body = resource_path("help/app-password.html").read_text(encoding="utf-8")
+    except OSError as exc:
+        log.warning("help page missing: %s", exc)
+        body = "<p>Help is not available: the help page is missing from this installation.</p>"
+    return f"<a name='app-password'></a>{body}"
