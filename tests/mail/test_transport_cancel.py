@@ -35,32 +35,40 @@ class Attempt:
 
 
 class _Seen(logging.Handler):
-    def __init__(self, text: str) -> None:
-        super().__init__(logging.INFO)
-        self.text = text
+    def __init__(self, prefix: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.prefix = prefix
         self.event = threading.Event()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith(self.text):
+        if record.getMessage().startswith(self.prefix):
             self.event.set()
 
 
 @pytest.fixture
-def connecting_seen(caplog):
-    """An Event set when the transport logs that it starts connecting."""
-    caplog.set_level(logging.INFO, logger="smtp_desktop")
-    handler = _Seen("connecting to")
-    logger = logging.getLogger("smtp_desktop.mail.session")
-    logger.addHandler(handler)
-    yield handler.event
-    logger.removeHandler(handler)
+def logged(caplog):
+    """logged(prefix) -> an Event set once smtp_desktop logs a message starting with prefix."""
+    caplog.set_level(logging.DEBUG, logger="smtp_desktop")
+    logger = logging.getLogger("smtp_desktop")
+    handlers: list[_Seen] = []
+
+    def seen(prefix: str) -> threading.Event:
+        handler = _Seen(prefix)
+        handlers.append(handler)
+        logger.addHandler(handler)
+        return handler.event
+
+    yield seen
+    for handler in handlers:
+        logger.removeHandler(handler)
 
 
-def test_cancel_while_waiting_for_the_greeting(silent_server):
+def test_cancel_while_waiting_for_the_greeting(silent_server, logged):
+    connected = logged("* connected to")
     token = CancelToken()
     attempt = Attempt(lambda: send_test_email(silent_server.settings(LONG), None, None,
                                               sender="me@example.test", cancel=token))
-    assert silent_server.connected.wait(GENEROUS)
+    assert connected.wait(GENEROUS)
 
     token.cancel()
     attempt.join()
@@ -70,7 +78,8 @@ def test_cancel_while_waiting_for_the_greeting(silent_server):
     assert any(line.startswith("* connected to") for line in attempt.outcome.transcript)
 
 
-def test_cancel_while_the_connection_is_still_opening(blackhole_server, connecting_seen):
+def test_cancel_while_the_connection_is_still_opening(blackhole_server, logged):
+    connecting_seen = logged("connecting to")
     token = CancelToken()
     attempt = Attempt(lambda: probe(blackhole_server.settings(LONG), None, cancel=token))
     assert connecting_seen.wait(GENEROUS)
