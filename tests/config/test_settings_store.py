@@ -35,8 +35,7 @@ def test_the_file_has_exactly_the_contract_shape(config_service):
 
 
 def test_round_trip(config_service):
-    settings = GMAIL.with_changes(keys=GMAIL.keys + (("mail.smtp.timeout", "5000"),
-                                                     ("x.unknown", "a: b")))
+    settings = GMAIL.with_changes(keys=(*GMAIL.keys, ("mail.smtp.timeout", "5000"), ("x.unknown", "a: b")))
     config_service.save(settings)
     assert config_service.load().settings == settings
 
