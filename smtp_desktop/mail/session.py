@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _MAX_LINE = 8192  # smtplib's limit for one reply line
 _MAX_REPLY_LINES = 500
+_WRITE_CHUNK = 64 * 1024
 _SLICE = 0.05  # how often a connection that is still opening checks for cancel
 _REPLY_LINE = re.compile(r"(\d{3})([ -]|$)(.*)", re.DOTALL)
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
@@ -357,8 +358,12 @@ class Client(smtplib.SMTP):
         self._shown = None
         sock = self.sock
         sock.settimeout(self.opts.write_timeout)
+        view = memoryview(data)
         try:
-            sock.sendall(data)
+            # mail.smtp.writetimeout bounds each write, not the whole message, so a large
+            # message on a slow link is fine while a peer that stops reading is not.
+            for start in range(0, len(view), _WRITE_CHUNK):
+                sock.sendall(view[start:start + _WRITE_CHUNK])
         except TimeoutError:
             raise diagnosis.write_timeout(self.ctx, self.phase) from None
         except OSError as exc:

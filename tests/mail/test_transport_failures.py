@@ -336,3 +336,28 @@ def test_invalid_timeout_value_is_invalid_input(silent_server):
 
     assert outcome.category is Category.INVALID_INPUT
     assert "mail.smtp.timeout" in outcome.message
+
+
+def test_write_timeout_when_the_server_stops_reading(scripted_server_factory):
+    from email.message import EmailMessage
+
+    from smtp_desktop.mail import send_message
+
+    def stall_after_354(peer, line) -> bool:
+        peer.send("354 End data with <CR><LF>.<CR><LF>")
+        peer.stall()
+        return False
+
+    server = scripted_server_factory(smtp_script(on={"DATA": stall_after_354}))
+    message = EmailMessage()
+    message["From"] = "me@example.test"
+    message["To"] = "to@example.test"
+    message["Subject"] = "large"
+    # More than loopback socket buffers hold, so writes block once the server stops reading.
+    message.set_content(("x" * 76 + "\n") * 400_000, cte="7bit")
+
+    outcome = send_message(server.settings({"mail.smtp.writetimeout": "300"}), None, message)
+
+    assert outcome.category is Category.TIMEOUT
+    assert "mail.smtp.writetimeout" in outcome.message
+    assert "0.3 s" in outcome.message

@@ -258,6 +258,7 @@ class Peer:
         sock.settimeout(30)
         self._file = sock.makefile("rb")
         self.lines: list[str] = []  # every line the client sent
+        self.stopping = threading.Event()  # set when the server stops
 
     def send(self, *lines: str) -> None:
         self.sock.sendall("".join(f"{line}\r\n" for line in lines).encode())
@@ -272,6 +273,10 @@ class Peer:
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         self.lines.append(line)
         return line
+
+    def stall(self) -> None:
+        """Neither read nor write until the server stops (the client's writes back up)."""
+        self.stopping.wait(60)
 
     def hold(self) -> None:
         """Say nothing until the client goes away or the server stops."""
@@ -352,6 +357,7 @@ class ScriptedServer:
         with self._lock:
             peers, threads = list(self.peers), list(self._threads)
         for peer in peers:
+            peer.stopping.set()
             with contextlib.suppress(OSError):
                 peer.sock.shutdown(socket.SHUT_RDWR)
         for thread in threads:
