@@ -7,9 +7,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from smtp_desktop import __version__
 from smtp_desktop.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from smtp_desktop.config.paths import AppPaths
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # e.g. `smtp-desktop presets | head`: the reader left early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
 
 
 def display_problem() -> str | None:
@@ -63,7 +70,7 @@ def display_problem() -> str | None:
             "Use the command line instead: smtp-desktop --help")
 
 
-def run_gui(paths: object) -> int:
+def run_gui(paths: AppPaths) -> int:
     problem = display_problem()
     if problem:
         print(problem, file=sys.stderr)
@@ -71,4 +78,4 @@ def run_gui(paths: object) -> int:
     from smtp_desktop.config.service import ConfigService
     from smtp_desktop.ui.application import run_window
 
-    return run_window(ConfigService(paths))  # type: ignore[arg-type]
+    return run_window(ConfigService(paths))

@@ -49,6 +49,9 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
                              help="read the service's password from standard input")
     imp_default.add_argument("--json", action="store_true", help="print one JSON object")
 
+    presets = sub.add_parser("presets", help="list the provider presets")
+    presets.add_argument("--json", action="store_true", help="print one JSON list")
+
     for name, text in (("send-test", "send a test email with the saved settings"),
                        ("probe", "connect, upgrade TLS and log in, then quit; sends no mail")):
         check = sub.add_parser(name, help=text)
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None 
     config = config or ConfigService(paths)
     handler = {
         "show": _show, "export": _export, "import": _import, "import-default": _import_default,
-        "send-test": _check, "probe": _check,
+        "send-test": _check, "probe": _check, "presets": _presets,
     }[args.command]
     out = _Output(getattr(args, "json", False))
     try:
@@ -166,6 +169,19 @@ def _show(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
     lines += [f"Problem: {p}" for p in problems]
     print("\n".join(lines))
     return int(ExitCode.INVALID if problems else ExitCode.OK)
+
+
+def _presets(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
+    from smtp_desktop.config.presets import bundled_presets, presets_json
+
+    if out.as_json:
+        print(json.dumps(presets_json(), indent=2, ensure_ascii=False))
+        return int(ExitCode.OK)
+    for preset in bundled_presets():
+        where = f"{preset.host}:{preset.port}" if preset.host else f"(your server):{preset.port}"
+        regions = f"  regions: {', '.join(r.id for r in preset.regions)}" if preset.regions else ""
+        print(f"{preset.id:<14} {preset.name:<34} {where:<38} {preset.auth.value}{regions}")
+    return int(ExitCode.OK)
 
 
 def _export(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:

@@ -197,3 +197,36 @@ def test_no_display_says_so_in_one_line_and_exits_4(tmp_path):
     assert result.returncode == 4
     assert "No display found" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_presets_json_contract(cli):
+    code, out, _ = cli("presets", "--json")
+    assert code == 0
+    presets = json.loads(out)
+    assert {p["id"] for p in presets} >= {"gmail", "outlook", "sendgrid", "ses", "custom"}
+    for preset in presets:
+        assert set(preset) == {"id", "name", "host", "port", "keys", "username_hint", "regions",
+                               "auth", "docs"}
+        assert preset["auth"] in {"password", "app-password", "api-key", "oauth2-only"}
+    assert next(p for p in presets if p["id"] == "outlook")["auth"] == "oauth2-only"
+
+
+def test_import_accepts_a_preset_and_explicit_fields_win(cli, tmp_path):
+    document = {"version": 1, "enabled": True, "service": "own",
+                "own": {"preset": "ses", "region": "eu-west-1", "username": "AKIAEXAMPLE",
+                        "port": 2587, "keys": {"mail.smtp.timeout": "5000"}}}
+    code, _, err = cli("import", write(tmp_path / "p.json", document))
+    assert code == 0, err
+    own = json.loads((cli.config_dir / "settings.json").read_text())["own"]
+    assert own["host"] == "email-smtp.eu-west-1.amazonaws.com"
+    assert own["port"] == 2587
+    assert own["keys"]["mail.smtp.timeout"] == "5000"
+    assert own["keys"]["mail.smtp.auth"] == "true"
+    assert "preset" not in own
+
+
+def test_import_with_an_unknown_preset_is_invalid(cli, tmp_path):
+    document = {"version": 1, "enabled": True, "service": "own",
+                "own": {"preset": "nope", "username": "x"}}
+    code, _, err = cli("import", write(tmp_path / "p.json", document))
+    assert code == 2 and "nope" in err

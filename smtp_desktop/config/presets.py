@@ -400,3 +400,34 @@ def presets_json(presets: Sequence[Preset] | None = None) -> list[dict[str, Any]
         for p in _presets(presets)
     ]
 
+
+
+def expand_import_document(doc: Any, source: str) -> Any:
+    """Resolve `own.preset` / `own.region` in an imported settings document.
+
+    The preset supplies host, port and keys; fields written in the file win (keys merge, the
+    file's values over the preset's). A document without a preset is returned unchanged.
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get("own"), dict):
+        return doc
+    own = dict(doc["own"])
+    preset_id = own.pop("preset", None)
+    region_id = own.pop("region", None)
+    if preset_id is None:
+        if region_id is not None:
+            raise PresetsFileError(f"{source}: own.region needs own.preset.")
+        return doc
+    if not isinstance(preset_id, str) or not (region_id is None or isinstance(region_id, str)):
+        raise PresetsFileError(f"{source}: own.preset and own.region must be strings.")
+    preset = preset_by_id(preset_id)
+    base = apply_preset(SmtpSettings(keys=()), preset, region_id)
+    keys = dict(base.keys)
+    file_keys = own.get("keys", {})
+    if isinstance(file_keys, dict):
+        keys.update({k: v for k, v in file_keys.items() if not k.startswith("\0")})
+        own["keys"] = keys
+    own.setdefault("host", base.host)
+    own.setdefault("port", base.port)
+    own.setdefault("username", "")
+    own.setdefault("keys", keys)
+    return {**doc, "own": own}

@@ -146,12 +146,19 @@ class ConfigService:
         write_atomically(path, dumps(settings_to_document(settings)))
 
     def read_import(self, path: Path) -> SmtpSettings:
-        """Parse and validate a file in the settings.json shape; raise on any problem."""
+        """Parse and validate a file in the settings.json shape; raise on any problem.
+
+        `own.preset` (a preset id) and `own.region` may stand in for host, port and keys;
+        fields written in the file win over the preset's.
+        """
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise SettingsFileError(f"Could not read {path}: {exc}") from None
-        settings = settings_from_document(loads(text, path.name), path.name)
+        from smtp_desktop.config.presets import expand_import_document
+
+        document = expand_import_document(loads(text, path.name), path.name)
+        settings = settings_from_document(document, path.name)
         problems = validate(settings)
         if problems:
             raise InvalidSettingsError(problems, f"{path.name} was not imported")
