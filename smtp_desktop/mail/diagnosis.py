@@ -7,6 +7,7 @@ verify codes), so each rule can be tested without a network.
 from __future__ import annotations
 
 import errno
+import re
 import socket
 from dataclasses import dataclass
 
@@ -114,11 +115,16 @@ def dns_failure(ctx: Context, error: socket.gaierror) -> SessionError:
                    "is online.")
 
 
+def _where(ctx: Context, address: str) -> str:
+    return ctx.server if address == ctx.server else f"{ctx.server} ({address})"
+
+
 def connect_failure(ctx: Context, error: OSError, address: str, ipv6: bool) -> SessionError:
     """A socket error while opening the TCP connection to `address`."""
     reason = error.strerror or str(error)
+    where = _where(ctx, address)
     if isinstance(error, ConnectionRefusedError):
-        return failure(Category.REFUSED, f"{ctx.server} ({address}) refused the connection.",
+        return failure(Category.REFUSED, f"{where} refused the connection.",
                        "Check the port (usually 587 for STARTTLS or 465 for SSL) and that the "
                        "server is running; a firewall may also refuse it.")
     if error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL,
@@ -126,12 +132,10 @@ def connect_failure(ctx: Context, error: OSError, address: str, ipv6: bool) -> S
         advice = ("The server's IPv6 address has no route from here: add the key "
                   "mail.smtp.localaddress = 0.0.0.0 to connect over IPv4." if ipv6 else
                   "Check the network connection, VPN or firewall.")
-        return failure(Category.NETWORK, f"{ctx.server} ({address}) cannot be reached: {reason}.",
-                       advice)
+        return failure(Category.NETWORK, f"{where} cannot be reached: {reason}.", advice)
     if isinstance(error, ConnectionResetError):
-        return failure(Category.CONNECTION_LOST,
-                       f"{ctx.server} ({address}) reset the connection while it was opening.")
-    return failure(Category.NETWORK, f"Could not connect to {ctx.server} ({address}): {reason}.")
+        return failure(Category.CONNECTION_LOST, f"{where} reset the connection while it was opening.")
+    return failure(Category.NETWORK, f"Could not connect to {where}: {reason}.")
 
 
 def connect_timeout(ctx: Context, address: str, ipv6: bool) -> SessionError:
@@ -141,7 +145,7 @@ def connect_timeout(ctx: Context, address: str, ipv6: bool) -> SessionError:
         advice = ("The server's IPv6 address may have no route from here: add the key "
                   "mail.smtp.localaddress = 0.0.0.0 to connect over IPv4. " + advice)
     return failure(Category.TIMEOUT,
-                   f"Could not connect to {ctx.server} ({address}) within "
+                   f"Could not connect to {_where(ctx, address)} within "
                    f"{_seconds(ctx.connect_timeout)} (mail.smtp.connectiontimeout).", advice)
 
 
@@ -235,9 +239,13 @@ _VERSION_REASONS = {"UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "NO_
                     "VERSION_TOO_LOW", "VERSION_TOO_HIGH", "WRONG_SSL_VERSION"}
 
 
+_SSL_NOISE = re.compile(r"^\[SSL(?:: [A-Z0-9_]+)?\]\s*|\s*\(_ssl\.c:\d+\)$")
+
+
 def tls_failure(ctx: Context, reason: str | None, text: str) -> SessionError:
     """A TLS handshake failure other than certificate verification."""
     key = (reason or "").upper()
+    text = _SSL_NOISE.sub("", text).strip() or key.replace("_", " ").lower() or "unknown error"
     lowered = text.lower()
     if key in _PLAINTEXT_REASONS or "wrong version number" in lowered \
             or "unrecognized ssl message" in lowered:
@@ -297,11 +305,14 @@ def certificate_failure(ctx: Context, verify_code: int | None, verify_message: s
                        "Check this computer's date and time.")
     if verify_code in _UNKNOWN_ISSUER:
         if verify_code == 18 or (info and info.self_signed):
-            what = "is self-signed"
+            subject = f" ({info.subject})" if info and info.subject else ""
+            message = (f"The server's certificate is self-signed{subject}, so this computer "
+                       "cannot verify it.")
         else:
             issuer = f" ({info.issuer})" if info and info.issuer else ""
-            what = f"comes from an issuer this computer does not trust{issuer}"
-        return failure(Category.CERTIFICATE, f"The server's certificate {what}: {verify_message}.",
+            message = (f"The server's certificate comes from an issuer this computer does not "
+                       f"trust{issuer}: {verify_message}.")
+        return failure(Category.CERTIFICATE, message,
                        trust_advice + " Or install the issuing authority in the system trust store.")
     return failure(Category.CERTIFICATE,
                    f"The server's certificate could not be verified: {verify_message}.",
