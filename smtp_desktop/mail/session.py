@@ -128,8 +128,13 @@ class Client(smtplib.SMTP):
     def _resolve(self) -> list[tuple]:
         host = self.opts.host.strip("[]")
         if is_ip_address(host):
-            return socket.getaddrinfo(host, self.opts.port, type=socket.SOCK_STREAM,
-                                      flags=socket.AI_NUMERICHOST)
+            try:
+                return socket.getaddrinfo(host, self.opts.port, type=socket.SOCK_STREAM,
+                                          flags=socket.AI_NUMERICHOST)
+            except socket.gaierror as exc:  # e.g. an IPv6 address on a host without IPv6
+                raise diagnosis.failure(Category.NETWORK,
+                                        f"The address {host} cannot be used here: {exc.strerror}.")\
+                    from None
         # getaddrinfo cannot be interrupted, so it runs aside while we watch the token and the
         # clock; an abandoned lookup finishes on its own in its daemon thread.
         found: dict[str, object] = {}
@@ -408,8 +413,6 @@ class Client(smtplib.SMTP):
                 break
             if len(parts) >= _MAX_REPLY_LINES:
                 raise diagnosis.endless_reply(self.ctx, f"more than {_MAX_REPLY_LINES} lines")
-        if code == 354 and self.phase == "data":
-            self._body_pending = True
         return code, b"\n".join(parts)
 
     def command(self, phase: str, line: str, *, shown: str | None = None) -> tuple[int, bytes]:
@@ -555,6 +558,7 @@ def run(opts: ConnectionOptions, token: CancelToken, transcript: Transcript, rep
         except CertificateRejected as rejected:
             client.close()
             info = _describe_certificate(opts, token, transcript)
+            report.certificate = info
             raise diagnosis.certificate_failure(client.ctx, rejected.verify_code,
                                                 rejected.verify_message, info) from None
         except SessionError:

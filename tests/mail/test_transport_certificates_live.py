@@ -93,3 +93,13 @@ def test_probe_describes_a_trusted_self_signed_certificate(self_signed_server):
     assert certificate.subject == "O=Self Signed Test, CN=127.0.0.1"
     assert certificate.issuer == certificate.subject
     assert certificate.names == ("127.0.0.1", "localhost")
+
+
+def test_failed_probe_still_describes_the_certificate(wrong_name_server):
+    outcome = probe(wrong_name_server.settings(), PASSWORD)
+
+    assert outcome.category is Category.CERTIFICATE
+    assert outcome.probe.certificate.names == ("mail.example.test",)
+    assert outcome.probe.login is None
+    assert outcome.probe.tls is None
+    assert outcome.to_json()["certificate"]["names"] == ["mail.example.test"]
