@@ -11,19 +11,18 @@ import html
 import logging
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QFormLayout,
     QFrame,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -36,7 +35,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QSplitter,
-    QTableView,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
@@ -47,10 +45,14 @@ from smtp_desktop.checks import CheckKind, CheckRequest, run_check
 from smtp_desktop.config.errors import ConfigError, InvalidSettingsError, Problem, SecretStoreError
 from smtp_desktop.config.model import DEFAULT_PORT, Service, SmtpSettings, normalize_password
 from smtp_desktop.config.secrets import install_advice
-from smtp_desktop.config.service import ConfigService
+from smtp_desktop.config.service import ConfigService, DefaultServiceStatus
 from smtp_desktop.config.validation import validate
-from smtp_desktop.ui.keys_model import KeysTableModel
+from smtp_desktop.ui.keys_editor import KeysEditor
 from smtp_desktop.ui.worker import Worker, start_worker
+
+if TYPE_CHECKING:
+    from smtp_desktop.config.consistency import Finding
+    from smtp_desktop.config.presets import Preset
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,8 @@ class SettingsWindow(QMainWindow):
         self._password_stored = False
         self._keyring_secure = config.keyring_is_secure
         self._active: _ActiveCheck | None = None
+        self._default_service: DefaultServiceStatus | None = None
+        self._finding: Finding | None = None
         self.setObjectName("settingsWindow")
         self.setWindowTitle(f"{WINDOW_TITLE}[*]")
         self._build()
@@ -150,6 +154,28 @@ class SettingsWindow(QMainWindow):
         own_form = QFormLayout(self._own_box)
         own_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
+        self._presets = _load_presets()
+        self._preset_combo = QComboBox()
+        self._preset_combo.setObjectName("presetCombo")
+        for preset in self._presets:
+            self._preset_combo.addItem(preset.name, preset.id)
+        self._region_combo = QComboBox()
+        self._region_combo.setObjectName("regionCombo")
+        self._region_combo.setAccessibleName("Region")
+        self._region_combo.setVisible(False)
+        preset_row = QWidget()
+        preset_layout = QHBoxLayout(preset_row)
+        preset_layout.setContentsMargins(0, 0, 0, 0)
+        preset_layout.addWidget(self._preset_combo, 2)
+        preset_layout.addWidget(self._region_combo, 1)
+        self._preset_info = QLabel()
+        self._preset_info.setObjectName("presetInfoLabel")
+        self._preset_info.setWordWrap(True)
+        self._preset_info.setOpenExternalLinks(True)
+        self._preset_info.setVisible(False)
+        self._add_row(own_form, "Pro&vider:", preset_row, self._preset_info, "Provider preset",
+                      buddy=self._preset_combo)
+
         self._host_edit = QLineEdit()
         self._host_edit.setObjectName("hostEdit")
         self._host_edit.setPlaceholderText("smtp.gmail.com")
@@ -170,6 +196,20 @@ class SettingsWindow(QMainWindow):
         self._username_error = _error_label("usernameError")
         self._add_row(own_form, "&Username:", self._username_edit, self._username_error,
                       "Username")
+        self._preset_offer_label = QLabel()
+        self._preset_offer_label.setObjectName("presetOfferLabel")
+        self._preset_offer_label.setWordWrap(True)
+        self._preset_offer_button = QPushButton()
+        self._preset_offer_button.setObjectName("presetOfferButton")
+        offer_row = QWidget()
+        offer_layout = QHBoxLayout(offer_row)
+        offer_layout.setContentsMargins(0, 0, 0, 0)
+        offer_layout.addWidget(self._preset_offer_label, 1)
+        offer_layout.addWidget(self._preset_offer_button)
+        offer_row.setVisible(False)
+        self._preset_offer_row = offer_row
+        self._offered_preset: Preset | None = None
+        own_form.addRow(offer_row)
 
         self._password_edit = QLineEdit()
         self._password_edit.setObjectName("passwordEdit")
@@ -192,42 +232,50 @@ class SettingsWindow(QMainWindow):
         password_layout.addWidget(self._password_edit, 1)
         password_layout.addWidget(self._show_password_button)
         password_layout.addWidget(self._forget_button)
+        self._keyring_warning = QLabel(
+            f"No secure keyring was found, so passwords cannot be stored. {install_advice()}")
+        self._keyring_warning.setObjectName("keyringWarning")
+        self._keyring_warning.setWordWrap(True)
+        self._keyring_warning.setStyleSheet("color: #b00020;")
+        self._keyring_warning.setVisible(not self._keyring_secure)
         self._password_note = QLabel()
         self._password_note.setObjectName("passwordNote")
         self._password_note.setWordWrap(True)
         self._password_note.setVisible(False)
-        self._add_row(own_form, "Pass&word:", password_row, self._password_note,
+        password_notes = QWidget()
+        notes_layout = QVBoxLayout(password_notes)
+        notes_layout.setContentsMargins(0, 0, 0, 0)
+        notes_layout.addWidget(self._password_note)
+        notes_layout.addWidget(self._keyring_warning)
+        self._add_row(own_form, "Pass&word:", password_row, password_notes,
                       "Password or app password", buddy=self._password_edit)
 
-        self._keys_model = KeysTableModel(self)
-        self._keys_table = QTableView()
-        self._keys_table.setObjectName("keysTable")
-        self._keys_table.setModel(self._keys_model)
+        self._keys_editor = KeysEditor()
+        self._keys_model = self._keys_editor.model
+        self._keys_table = self._keys_editor.table
         self._keys_table.setAccessibleName("Additional keys")
-        self._keys_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self._keys_table.setTabKeyNavigation(False)
-        self._keys_table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.Stretch)
-        self._keys_table.horizontalHeader().setSectionResizeMode(
-            1, QHeaderView.ResizeMode.Stretch)
-        self._keys_table.setMinimumHeight(130)
-        self._add_key_button = QPushButton("&Add key")
-        self._add_key_button.setObjectName("addKeyButton")
-        self._remove_key_button = QPushButton("&Remove key")
-        self._remove_key_button.setObjectName("removeKeyButton")
-        keys_widget = QWidget()
-        keys_layout = QVBoxLayout(keys_widget)
-        keys_layout.setContentsMargins(0, 0, 0, 0)
-        keys_layout.addWidget(self._keys_table)
-        key_buttons = QHBoxLayout()
-        key_buttons.addWidget(self._add_key_button)
-        key_buttons.addWidget(self._remove_key_button)
-        key_buttons.addStretch(1)
-        keys_layout.addLayout(key_buttons)
         self._keys_error = _error_label("keysError")
-        self._add_row(own_form, "&Keys:", keys_widget, self._keys_error, "Additional keys",
+        self._add_row(own_form, "&Keys:", self._keys_editor, self._keys_error, "Additional keys",
                       buddy=self._keys_table)
+
+        self._consistency_warning = QLabel()
+        self._consistency_warning.setObjectName("consistencyWarning")
+        self._consistency_warning.setWordWrap(True)
+        self._consistency_fix_button = QPushButton()
+        self._consistency_fix_button.setObjectName("consistencyFixButton")
+        consistency_row = QWidget()
+        consistency_layout = QHBoxLayout(consistency_row)
+        consistency_layout.setContentsMargins(0, 0, 0, 0)
+        consistency_layout.addWidget(self._consistency_warning, 1)
+        consistency_layout.addWidget(self._consistency_fix_button)
+        self._consistency_row = consistency_row
+        own_form.addRow(consistency_row)
         column.addWidget(self._own_box)
+        self._security_summary = QLabel()
+        self._security_summary.setObjectName("securitySummaryLabel")
+        self._security_summary.setWordWrap(True)
+        self._security_summary.setAccessibleName("Security summary")
+        column.addWidget(self._security_summary)
 
         column.addWidget(self._build_test_box())
 
@@ -338,7 +386,7 @@ class SettingsWindow(QMainWindow):
         return box
 
     @staticmethod
-    def _add_row(form: QFormLayout, text: str, field: QWidget, note: QLabel | None,
+    def _add_row(form: QFormLayout, text: str, field: QWidget, note: QWidget | None,
                  accessible: str, buddy: QWidget | None = None) -> None:
         label = QLabel(text)
         label.setBuddy(buddy or field)
@@ -365,9 +413,13 @@ class SettingsWindow(QMainWindow):
         self._show_password_action.toggled.connect(self._on_show_password_toggled)
         self._keys_model.edited.connect(self._update_state)
         self._keys_model.modelReset.connect(self._update_state)
-        self._keys_table.selectionModel().selectionChanged.connect(self._update_state)
-        self._add_key_button.clicked.connect(self._on_add_key_button_clicked)
-        self._remove_key_button.clicked.connect(self._on_remove_key_button_clicked)
+        self._keys_editor.message.connect(self._set_status)
+        self._preset_combo.activated.connect(self._on_preset_combo_activated)
+        self._region_combo.activated.connect(self._on_region_combo_activated)
+        self._host_edit.textEdited.connect(self._sync_preset_to_host)
+        self._port_spin.valueChanged.connect(self._sync_preset_to_host)
+        self._preset_offer_button.clicked.connect(self._on_preset_offer_button_clicked)
+        self._consistency_fix_button.clicked.connect(self._on_consistency_fix_button_clicked)
         self._forget_button.clicked.connect(self._on_forget_button_clicked)
         self._save_button.clicked.connect(self.save)
         self._revert_button.clicked.connect(self.revert)
@@ -416,6 +468,7 @@ class SettingsWindow(QMainWindow):
         self._password_edit.clear()
         self._password_note.setVisible(False)
         self._keys_model.set_keys(settings.keys)
+        self._sync_preset_to_host()
 
     def collected_settings(self) -> SmtpSettings:
         """The settings as the widgets show them now (possibly unsaved and invalid)."""
@@ -430,6 +483,7 @@ class SettingsWindow(QMainWindow):
 
     def _refresh_default_service(self) -> None:
         status = self._config.default_service()
+        self._default_service = status
         if status.service is not None:
             service = status.service
             text = (f"Default service: {service.host}:{service.port}, "
@@ -474,11 +528,13 @@ class SettingsWindow(QMainWindow):
         self._default_service_label.setEnabled(enabled and not own)
         self._own_box.setEnabled(enabled and own)
         self._forget_button.setEnabled(self._password_stored)
-        self._remove_key_button.setEnabled(self._keys_table.selectionModel().hasSelection())
 
         settings = self.collected_settings()
         problems = validate(settings)
         self._show_problems(problems)
+        self._update_preset_offer(settings)
+        self._update_consistency(settings, enabled and own)
+        self._update_security_summary(settings)
         dirty = settings != self._saved_settings or bool(self._password_edit.text())
         self.setWindowModified(dirty)
         self._save_button.setEnabled(dirty and not problems and not self._read_only)
@@ -563,15 +619,147 @@ class SettingsWindow(QMainWindow):
             QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
         self._show_password_action.setText("Hide password" if shown else "Show password")
 
-    def _on_add_key_button_clicked(self) -> None:
-        row = self._keys_model.add_row()
-        index = self._keys_model.index(row, 0)
-        self._keys_table.setCurrentIndex(index)
-        self._keys_table.edit(index)
+    # ================================================================ presets and consistency
 
-    def _on_remove_key_button_clicked(self) -> None:
-        rows = [index.row() for index in self._keys_table.selectionModel().selectedRows()]
-        self._keys_model.remove_rows(rows)
+    def _preset(self) -> Preset | None:
+        preset_id = self._preset_combo.currentData()
+        return next((p for p in self._presets if p.id == preset_id), None)
+
+    def select_preset(self, preset_id: str, region_id: str | None = None) -> None:
+        """Choose a preset as a user would: fills host, port and keys."""
+        index = self._preset_combo.findData(preset_id)
+        if index < 0:
+            raise KeyError(preset_id)
+        self._preset_combo.setCurrentIndex(index)
+        self._on_preset_combo_activated(index, region_id)
+
+    def _on_preset_combo_activated(self, _index: int, region_id: str | None = None) -> None:
+        preset = self._preset()
+        if preset is None:
+            return
+        self._fill_regions(preset)
+        if region_id is not None:
+            self._region_combo.setCurrentIndex(max(0, self._region_combo.findData(region_id)))
+        self._apply_preset(preset)
+
+    def _on_region_combo_activated(self, _index: int) -> None:
+        preset = self._preset()
+        if preset is not None:
+            self._apply_preset(preset)
+
+    def _apply_preset(self, preset: Preset) -> None:
+        from smtp_desktop.config.presets import apply_preset
+
+        region = self._region_combo.currentData() if preset.regions else None
+        settings = apply_preset(self.collected_settings(), preset, region)
+        self._host_edit.setText(settings.host)
+        self._port_spin.setValue(settings.port)
+        self._keys_model.set_keys(settings.keys)
+        self._show_preset_info(preset)
+        self._set_status(f"Filled in the {preset.name} settings.")
+        self._update_state()
+
+    def _fill_regions(self, preset: Preset) -> None:
+        self._region_combo.clear()
+        for region in preset.regions:
+            self._region_combo.addItem(region.name, region.id)
+        self._region_combo.setVisible(bool(preset.regions))
+
+    def _show_preset_info(self, preset: Preset | None) -> None:
+        if preset is None or preset.id == "custom":
+            self._preset_info.setVisible(False)
+            return
+        parts = []
+        if preset.notice:
+            colour = "#b00020" if preset.auth.value == "oauth2-only" else "#8a5300"
+            parts.append(f"<p style='color:{colour}'><b>{html.escape(preset.notice)}</b></p>")
+        parts.append(f"<p><b>Username:</b> {html.escape(preset.username_hint)}</p>")
+        parts.append(f"<p>{html.escape(preset.help)} <a href='{html.escape(preset.docs)}'>"
+                     "Provider documentation</a></p>")
+        self._preset_info.setText("".join(parts))
+        self._preset_info.setVisible(True)
+
+    def _sync_preset_to_host(self) -> None:
+        """Show which preset the host and port match; Custom when none does."""
+        host, port = self._host_edit.text().strip().lower(), self._port_spin.value()
+        match = _preset_for_host(self._presets, host, port)
+        current = self._preset()
+        if current is not None and match is not None and current.id == match[0].id:
+            self._show_preset_info(current)
+            return
+        preset = match[0] if match else next(
+            (p for p in self._presets if p.id == "custom"), None)
+        if preset is None:
+            return
+        self._preset_combo.setCurrentIndex(self._preset_combo.findData(preset.id))
+        self._fill_regions(preset)
+        if match and match[1] is not None:
+            self._region_combo.setCurrentIndex(self._region_combo.findData(match[1]))
+        self._show_preset_info(preset if match else None)
+
+    def _update_preset_offer(self, settings: SmtpSettings) -> None:
+        from smtp_desktop.config.presets import detect_preset
+
+        preset = detect_preset(settings.username) if "@" in settings.username else None
+        current = self._preset()
+        show = (preset is not None and (current is None or current.id != preset.id)
+                and settings.host.strip().lower() != preset.host)
+        self._offered_preset = preset if show else None
+        if show and preset is not None:
+            self._preset_offer_label.setText(
+                f"This looks like a {preset.name} address. Use its server settings?")
+            self._preset_offer_button.setText(f"Use {preset.name.split(' /')[0]} settings")
+        self._preset_offer_row.setVisible(show)
+
+    def _on_preset_offer_button_clicked(self) -> None:
+        preset = self._offered_preset
+        if preset is None:
+            return
+        from smtp_desktop.config.presets import detect_region
+
+        region = detect_region(self._username_edit.text(), preset)
+        self.select_preset(preset.id, region.id if region else None)
+
+    def _update_consistency(self, settings: SmtpSettings, active: bool) -> None:
+        from smtp_desktop.config.consistency import check_consistency
+
+        findings = check_consistency(settings) if active else []
+        self._finding = findings[0] if findings else None
+        self._consistency_row.setVisible(self._finding is not None)
+        if self._finding is None:
+            return
+        danger = self._finding.severity.value == "danger"
+        self._consistency_warning.setStyleSheet(
+            "color: #8b0000; font-weight: bold;" if danger else "color: #7a4b00;")
+        more = f" ({len(findings) - 1} more after this)" if len(findings) > 1 else ""
+        self._consistency_warning.setText(("⚠ " if danger else "") + self._finding.message + more)
+        self._consistency_fix_button.setText(self._finding.fix_label)
+
+    def _on_consistency_fix_button_clicked(self) -> None:
+        finding = self._finding
+        if finding is None:
+            return
+        fixed = finding.fix(self.collected_settings())
+        self._keys_model.set_keys(fixed.keys)  # re-checks consistency, replacing self._finding
+        self._set_status(f"Fixed: {finding.fix_label}.")
+        self._update_state()
+
+    def _update_security_summary(self, settings: SmtpSettings) -> None:
+        from smtp_desktop.config.consistency import security_summary
+
+        if not settings.enabled:
+            text = "No email is sent while SMTP Configuration is off."
+        elif settings.service is Service.TESTSIGMA:
+            status = self._default_service
+            text = (security_summary(status.service.as_settings(), True) + " (default service)"
+                    if status is not None and status.service is not None
+                    else "Mail goes out through the default email service.")
+        elif not settings.host:
+            text = ""
+        else:
+            text = security_summary(settings, self._password_stored)
+        self._security_summary.setText(text)
+        self._security_summary.setVisible(bool(text))
 
     # ================================================================ test send and probe
 
@@ -698,3 +886,26 @@ def _help_html() -> str:
         log.warning("help page missing: %s", exc)
         body = "<p>Help is not available: the help page is missing from this installation.</p>"
     return f"<a name='app-password'></a>{body}"
+
+
+def _load_presets() -> tuple[Preset, ...]:
+    from smtp_desktop.config.presets import bundled_presets
+
+    try:
+        return bundled_presets()
+    except ConfigError as exc:  # a broken data file must not keep the window from opening
+        log.error("presets unavailable: %s", exc)
+        return ()
+
+
+def _preset_for_host(presets: tuple[Preset, ...], host: str,
+                     port: int) -> tuple[Preset, str | None] | None:
+    """The preset (and region) whose server is `host`, preferring one on the same port."""
+    matches: list[tuple[Preset, str | None]] = []
+    for preset in presets:
+        if preset.host and preset.host == host:
+            matches.append((preset, None))
+        matches.extend((preset, region.id) for region in preset.regions if region.host == host)
+    if not host or not matches:
+        return None
+    return next((m for m in matches if m[0].port == port), matches[0])
