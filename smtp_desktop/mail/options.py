@@ -12,6 +12,7 @@ from smtp_desktop.config.keys import BY_NAME, is_ip_address, is_used, parse_bool
 from smtp_desktop.config.model import SmtpSettings
 from smtp_desktop.config.validation import host_problem, key_problems, port_problem
 from smtp_desktop.mail.errors import InvalidInputError
+from smtp_desktop.mail.transcript import printable
 
 SUPPORTED_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")
 _TLS_ORDER = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -56,8 +57,7 @@ class ConnectionOptions:
 
 
 def format_server(host: str, port: int | str) -> str:
-    from smtp_desktop.mail.transcript import printable
-
+    """'host:port' for display, with IPv6 addresses bracketed and control characters escaped."""
     shown = f"[{host}]" if ":" in host and is_ip_address(host) else host
     return printable(f"{shown}:{port}")
 

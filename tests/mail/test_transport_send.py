@@ -6,7 +6,7 @@ import email.utils
 from email.message import EmailMessage
 
 import pytest
-from support.smtp_servers import PASSWORD, USERNAME
+from support.smtp_servers import PASSWORD, USERNAME, smtp_script
 
 from smtp_desktop.config.model import Service, SmtpSettings
 from smtp_desktop.mail import Category, send_message, send_test_email
@@ -283,3 +283,45 @@ def test_unsaved_settings_are_accepted_as_is(plain_server):
     outcome = send_test_email(settings, None, None, sender="me@example.test")
 
     assert outcome.ok, outcome
+
+
+def test_cram_md5_login(scripted_server_factory):
+    import base64
+    import hmac
+
+    challenge = b"<1896.697170952@mx.example.test>"
+    verdicts: list[bool] = []
+
+    def cram(peer, line) -> bool:
+        assert line == "AUTH CRAM-MD5"
+        peer.send("334 " + base64.b64encode(challenge).decode())
+        user, _, digest = base64.b64decode(peer.read_line()).decode().rpartition(" ")
+        expected = hmac.new(PASSWORD.encode(), challenge, "md5").hexdigest()
+        verdicts.append(user == USERNAME and digest == expected)
+        peer.send("235 2.7.0 Accepted" if verdicts[-1] else "535 5.7.8 Bad digest")
+        return True
+
+    server = scripted_server_factory(smtp_script(
+        ehlo=("250-mx.example.test", "250 AUTH CRAM-MD5"), on={"AUTH": cram}))
+    settings = server.settings({"mail.smtp.auth": "true",
+                                "mail.smtp.auth.mechanisms": "CRAM-MD5"}, username=USERNAME)
+    outcome = send_test_email(settings, PASSWORD, None)
+
+    assert outcome.ok, outcome
+    assert verdicts == [True]
+    assert "C: <redacted>" in client_lines(outcome)
+
+
+def test_a_server_echoing_the_login_cannot_leak_it(scripted_server_factory, assert_no_leak):
+    def echo(peer, line) -> bool:
+        peer.send(f"535-5.7.8 you sent: {line}", f"535 5.7.8 password {PASSWORD} is wrong")
+        return True
+
+    server = scripted_server_factory(smtp_script(on={"AUTH": echo}))
+    settings = server.settings({"mail.smtp.auth": "true", "mail.smtp.auth.mechanisms": "PLAIN"},
+                               username=USERNAME)
+    outcome = send_test_email(settings, PASSWORD, None)
+
+    assert outcome.category is Category.AUTH
+    assert "S: 535 5.7.8 password <redacted> is wrong" in outcome.transcript
+    assert_no_leak(outcome, USERNAME, PASSWORD)
