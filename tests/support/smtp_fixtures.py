@@ -204,7 +204,10 @@ def drop_during_data_server(scripted_server_factory) -> ScriptedServer:
 
 @pytest.fixture
 def blackhole_server() -> Iterator[BlackholeServer]:
-    server = BlackholeServer()
+    try:
+        server = BlackholeServer()
+    except RuntimeError as exc:  # the full-accept-queue trick is Linux behaviour
+        pytest.skip(str(exc))
     yield server
     server.stop()
 
