@@ -2,25 +2,91 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from smtp_desktop.config.service import ConfigService
 from smtp_desktop.resource_files import resource_path
-from smtp_desktop.ui.main_window import SettingsWindow
+
+COLOR_SCHEME_ENV = "SMTP_DESKTOP_COLOR_SCHEME"
 
 
 def app_icon() -> QIcon:
     return QIcon(str(resource_path("icons/smtp-desktop.svg")))
 
 
-def run_window(config: ConfigService) -> int:
-    app = QApplication.instance() or QApplication(sys.argv)
+def create_application(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("smtp-desktop")
+    app.setApplicationDisplayName("SMTP Configuration")
     app.setDesktopFileName("smtp-desktop")
     app.setWindowIcon(app_icon())
-    window = SettingsWindow(config)
+    apply_color_scheme(app)
+    return app
+
+
+def requested_color_scheme() -> Qt.ColorScheme:
+    """SMTP_DESKTOP_COLOR_SCHEME=light|dark forces a scheme; otherwise follow the system."""
+    forced = os.environ.get(COLOR_SCHEME_ENV, "").strip().lower()
+    if forced == "dark":
+        return Qt.ColorScheme.Dark
+    if forced == "light":
+        return Qt.ColorScheme.Light
+    return QGuiApplication.styleHints().colorScheme()
+
+
+def apply_color_scheme(app: QApplication) -> Qt.ColorScheme:
+    """Use the light or dark palette; the system's choice is followed when it changes."""
+    scheme = requested_color_scheme()
+    forced = bool(os.environ.get(COLOR_SCHEME_ENV))
+    if forced or scheme is Qt.ColorScheme.Dark:
+        # Fusion honours a palette on every platform, including Xvfb which reports no scheme.
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette() if scheme is Qt.ColorScheme.Dark else light_palette())
+    if not forced:
+        app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_color_scheme(app))
+    return scheme
+
+
+def light_palette() -> QPalette:
+    return QApplication.style().standardPalette()
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    window, base, text = QColor(37, 39, 43), QColor(27, 29, 32), QColor(230, 230, 230)
+    roles = {
+        QPalette.ColorRole.Window: window, QPalette.ColorRole.WindowText: text,
+        QPalette.ColorRole.Base: base, QPalette.ColorRole.AlternateBase: window,
+        QPalette.ColorRole.Text: text, QPalette.ColorRole.Button: QColor(50, 53, 58),
+        QPalette.ColorRole.ButtonText: text, QPalette.ColorRole.ToolTipBase: base,
+        QPalette.ColorRole.ToolTipText: text, QPalette.ColorRole.Highlight: QColor(66, 133, 244),
+        QPalette.ColorRole.HighlightedText: QColor(255, 255, 255),
+        QPalette.ColorRole.Link: QColor(138, 180, 248),
+        QPalette.ColorRole.PlaceholderText: QColor(150, 150, 150),
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, colour)
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
+                 QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 120, 120))
+    return palette
+
+
+def run_window(config: ConfigService, **window_options: object) -> int:
+    from smtp_desktop.ui.main_window import SettingsWindow
+
+    app = create_application()
+    window = SettingsWindow(config, **window_options)  # type: ignore[arg-type]
+    window.setWindowIcon(app_icon())
     window.show()
     return app.exec()
