@@ -54,3 +54,7 @@ class NoSecureKeyringError(SecretStoreError):
 
 class SettingsLockedError(ConfigError):
     """Another process is writing the settings right now."""
+
+
+class SettingsChangedError(ConfigError):
+    """settings.json changed on disk since it was loaded; saving would overwrite that change."""

@@ -10,6 +10,7 @@ from smtp_desktop.config.errors import (
     InvalidSettingsError,
     NoSecureKeyringError,
     SecretStoreError,
+    SettingsChangedError,
     SettingsFileError,
 )
 from smtp_desktop.config.model import (
@@ -35,6 +36,8 @@ from smtp_desktop.config.validation import validate, validate_default_service
 
 log = logging.getLogger(__name__)
 
+ANY_REVISION = object()  # save() without checking what is on disk (CLI import, tests)
+
 
 @dataclass(frozen=True)
 class SaveResult:
@@ -44,6 +47,7 @@ class SaveResult:
     password_stored: bool = False
     password_moved: bool = False
     password_error: str | None = None
+    revision: str | None = None
 
     @property
     def message(self) -> str:
@@ -76,17 +80,30 @@ class ConfigService:
         return self.store.load()
 
     def save(self, settings: SmtpSettings, password: str | None = None,
-             previous: SmtpSettings | None = None) -> SaveResult:
+             previous: SmtpSettings | None = None,
+             expected_revision: str | object | None = ANY_REVISION) -> SaveResult:
         """Validate and save `settings` atomically; store `password` when given.
 
         An empty or None password keeps the stored one. When the username or host changed, a
         stored password moves to the new account. The keyring is written before the settings
         file is replaced and the old entry is removed only after, so a crash at any moment
-        leaves a file whose account holds a password.
+        leaves a file whose account holds a password. Writers hold a lock file; with
+        `expected_revision` (from LoadResult/SaveResult.revision) a file changed underneath
+        raises SettingsChangedError instead of being overwritten.
         """
         problems = validate(settings)
         if problems:
             raise InvalidSettingsError(problems, "The settings were not saved")
+        with self.store.lock():
+            if expected_revision is not ANY_REVISION and (
+                    self.store.current_revision() != expected_revision):
+                raise SettingsChangedError(
+                    f"{self.paths.settings_file.name} was changed by another window or command "
+                    "since it was loaded.")
+            return self._save_locked(settings, password, previous)
+
+    def _save_locked(self, settings: SmtpSettings, password: str | None,
+                     previous: SmtpSettings | None) -> SaveResult:
         new_account = settings.password_account
         old_account = previous.password_account if previous else None
         secret = normalize_password(password).value if password else ""
@@ -108,7 +125,7 @@ class ConfigService:
                 stored = True
             except SecretStoreError as exc:
                 password_error = str(exc)
-        self.store.save(settings)
+        revision = self.store.save(settings)
         moved = False
         if stored and old_account and old_account != new_account:
             try:
@@ -117,7 +134,8 @@ class ConfigService:
                 log.warning("could not remove the old keyring entry %s: %s", old_account, exc)
         log.info("settings saved to %s", self.paths.settings_file)
         return SaveResult(settings, password_stored=stored and bool(secret),
-                          password_moved=moved, password_error=password_error)
+                          password_moved=moved, password_error=password_error,
+                          revision=revision)
 
     # ------------------------------------------------------------ password
 

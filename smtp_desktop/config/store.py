@@ -8,7 +8,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from smtp_desktop.config.errors import (
     FutureVersionError,
     SettingsFileError,
+    SettingsLockedError,
     SettingsWriteError,
 )
 from smtp_desktop.config.model import DefaultService, Keys, Service, SmtpSettings
@@ -206,7 +207,7 @@ def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_atomically(path: Path, text: str, before_replace: Callable[[], None] | None = None) -> None:
+def write_atomically(path: Path, text: str) -> None:
     """Write `text` to a temp file beside `path`, fsync it, then rename it over `path`.
 
     A failure at any step leaves the previous file exactly as it was.
@@ -218,8 +219,6 @@ def write_atomically(path: Path, text: str, before_replace: Callable[[], None] |
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        if before_replace is not None:
-            before_replace()
         os.replace(temp_name, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -247,51 +246,102 @@ def _fsync_directory(directory: Path) -> None:
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What loading settings.json found. `notice` explains anything the user must know."""
+    """What loading settings.json found. `notice` explains anything the user must know.
+
+    `revision` identifies the file's content (None: no file); a save can insist that the file
+    is still at that revision, so a change made underneath (another window, an import) is
+    never overwritten silently.
+    """
 
     settings: SmtpSettings
     exists: bool
     corrupt_backup: Path | None = None
     notice: str | None = None
     read_only: bool = False  # a file from a newer version: never overwritten
+    revision: str | None = None
+
+
+def revision_of(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 class SettingsStore:
-    """Reads and writes settings.json in one folder."""
+    """Reads and writes settings.json in one folder; writers take a short lock file."""
+
+    LOCK_TIMEOUT_S = 5.0
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.lock_path = path.with_name(f".{path.name}.lock")
 
-    def load(self) -> LoadResult:
+    @contextlib.contextmanager
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the settings lock, so two processes never interleave a write."""
+        import filelock
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self.lock_path),
+                                 timeout=self.LOCK_TIMEOUT_S if timeout is None else timeout)
         try:
-            text = self.path.read_text(encoding="utf-8")
+            lock.acquire()
+        except filelock.Timeout:
+            raise SettingsLockedError(
+                f"{self.path.name} is being written by another smtp-desktop process "
+                f"(lock {self.lock_path.name}); try again in a moment.") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _read_bytes(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
         except FileNotFoundError:
-            return LoadResult(SmtpSettings(), exists=False)
-        except UnicodeDecodeError:
-            return self._set_aside(f"{self.path.name} is not UTF-8 text")
+            return None
         except OSError as exc:
             raise SettingsFileError(f"Could not read {self.path}: {exc.strerror or exc}") from None
-        try:
-            settings = settings_from_document(loads(text, self.path.name), self.path.name)
-        except FutureVersionError as exc:
-            return LoadResult(SmtpSettings(), exists=True, notice=str(exc), read_only=True)
-        except SettingsFileError as exc:
-            return self._set_aside(str(exc))
-        return LoadResult(settings, exists=True)
 
-    def _set_aside(self, reason: str) -> LoadResult:
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        counter = 1
-        while backup.exists():
-            backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{counter}")
-            counter += 1
-        os.replace(self.path, backup)
+    def current_revision(self) -> str | None:
+        data = self._read_bytes()
+        return None if data is None else revision_of(data)
+
+    def load(self) -> LoadResult:
+        data = self._read_bytes()
+        if data is None:
+            return LoadResult(SmtpSettings(), exists=False)
+        revision = revision_of(data)
+        try:
+            text = data.decode("utf-8")
+            settings = settings_from_document(loads(text, self.path.name), self.path.name)
+        except UnicodeDecodeError:
+            return self._set_aside(data, f"{self.path.name} is not UTF-8 text")
+        except FutureVersionError as exc:
+            return LoadResult(SmtpSettings(), exists=True, notice=str(exc), read_only=True,
+                              revision=revision)
+        except SettingsFileError as exc:
+            return self._set_aside(data, str(exc))
+        return LoadResult(settings, exists=True, revision=revision)
+
+    def _set_aside(self, damaged: bytes, reason: str) -> LoadResult:
+        with self.lock():
+            if self._read_bytes() != damaged:  # replaced by a writer meanwhile: read that one
+                return self.load()
+            stamp = time.strftime("%Y%m%dT%H%M%S")
+            backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+            counter = 1
+            while backup.exists():
+                backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{counter}")
+                counter += 1
+            os.replace(self.path, backup)
         log.warning("settings file set aside as %s: %s", backup, reason)
         notice = (f"{reason}\nThe file was kept as {backup.name} and the app started with "
                   f"default settings.")
         return LoadResult(SmtpSettings(), exists=False, corrupt_backup=backup, notice=notice)
 
-    def save(self, settings: SmtpSettings,
-             before_replace: Callable[[], None] | None = None) -> None:
-        write_atomically(self.path, dumps(settings_to_document(settings)), before_replace)
+    def save(self, settings: SmtpSettings) -> str:
+        """Write settings.json atomically (the caller holds the lock); return the new revision."""
+        text = dumps(settings_to_document(settings))
+        write_atomically(self.path, text)
+        return revision_of(text.encode("utf-8"))

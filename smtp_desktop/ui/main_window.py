@@ -42,7 +42,13 @@ from PySide6.QtWidgets import (
 )
 
 from smtp_desktop.checks import CheckKind, CheckRequest, run_check
-from smtp_desktop.config.errors import ConfigError, InvalidSettingsError, Problem, SecretStoreError
+from smtp_desktop.config.errors import (
+    ConfigError,
+    InvalidSettingsError,
+    Problem,
+    SecretStoreError,
+    SettingsChangedError,
+)
 from smtp_desktop.config.model import DEFAULT_PORT, Service, SmtpSettings, normalize_password
 from smtp_desktop.config.secrets import install_advice
 from smtp_desktop.config.service import ConfigService, DefaultServiceStatus
@@ -88,6 +94,7 @@ class SettingsWindow(QMainWindow):
         super().__init__(parent)
         self._config = config
         self._saved_settings = SmtpSettings()
+        self._revision: str | None = None
         self._read_only = False
         self._password_stored = False
         self._keyring_secure = config.keyring_is_secure
@@ -443,6 +450,7 @@ class SettingsWindow(QMainWindow):
         if result.notice:
             self._show_notice(result.notice)
         self._saved_settings = result.settings
+        self._revision = result.revision
         self._apply(result.settings)
         problems = validate(result.settings)
         if result.exists and problems:
@@ -573,7 +581,15 @@ class SettingsWindow(QMainWindow):
         settings = self.collected_settings()
         password = self._password_edit.text()
         try:
-            result = self._config.save(settings, password or None, previous=self._saved_settings)
+            try:
+                result = self._config.save(settings, password or None,
+                                           previous=self._saved_settings,
+                                           expected_revision=self._revision)
+            except SettingsChangedError as exc:
+                if not self._resolve_changed_underneath(str(exc)):
+                    return False
+                result = self._config.save(settings, password or None,
+                                           previous=self._saved_settings)
         except InvalidSettingsError as exc:
             self._show_problems(list(exc.problems))
             self._set_status("Not saved: correct the marked fields first.")
@@ -582,6 +598,7 @@ class SettingsWindow(QMainWindow):
             self._set_status(f"Not saved: {exc}")
             return False
         self._saved_settings = settings
+        self._revision = result.revision
         if not result.password_error:
             self._password_edit.clear()  # a password that was not stored stays in the field
         self._password_note.setVisible(False)
@@ -590,6 +607,25 @@ class SettingsWindow(QMainWindow):
         self._update_state()
         self.saved.emit()
         return True
+
+    def _resolve_changed_underneath(self, reason: str) -> bool:
+        """Ask whether to overwrite a settings file changed underneath; True means overwrite."""
+        answer = QMessageBox.question(
+            self, "Settings changed elsewhere",
+            f"{reason}\n\nSave: overwrite it with the settings in this window.\n"
+            "Discard: drop your changes here and reload the file.\nCancel: keep editing.",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Save:
+            return True
+        if answer == QMessageBox.StandardButton.Discard:
+            self._load_notice.setVisible(False)
+            self._load()
+            self._set_status("Reloaded the settings saved elsewhere; your changes were dropped.")
+        else:
+            self._set_status("Not saved: the settings file changed elsewhere.")
+        return False
 
     def revert(self) -> None:
         self._apply(self._saved_settings)

@@ -131,7 +131,8 @@ def test_failing_write_leaves_the_old_file_intact(config_service, monkeypatch):
     with pytest.raises(SettingsWriteError, match="No space left"):
         config_service.save(GMAIL.with_changes(host="other.example.com"))
     assert config_service.paths.settings_file.read_bytes() == before
-    leftovers = [p.name for p in config_service.paths.config_dir.iterdir()]
+    leftovers = [p.name for p in config_service.paths.config_dir.iterdir()
+                 if not p.name.endswith(".lock")]
     assert leftovers == ["settings.json"]
 
 

@@ -387,3 +387,33 @@ def test_settings_for_a_disabled_config_are_kept_incomplete(window, config_servi
     saved = config_service.load().settings
     assert saved == SmtpSettings(enabled=False, service=Service.OWN, host="", port=587,
                                  username="", keys=saved.keys)
+
+
+@pytest.mark.parametrize(("answer", "host_after"), [
+    (QMessageBox.StandardButton.Save, "mine.example.com"),
+    (QMessageBox.StandardButton.Discard, "theirs.example.com"),
+    (QMessageBox.StandardButton.Cancel, "theirs.example.com"),
+])
+def test_settings_changed_underneath_ask_before_overwriting(make_window, config_service,
+                                                            monkeypatch, answer, host_after):
+    first = make_window()
+    second = make_window()
+    fill_own(second, host="theirs.example.com")
+    assert second.save()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or answer)
+    fill_own(first, host="mine.example.com")
+    assert first.save() is (answer == QMessageBox.StandardButton.Save)
+    assert len(asked) == 1 and "changed by another window" in asked[0]
+    assert config_service.load().settings.host == host_after
+    if answer == QMessageBox.StandardButton.Discard:
+        assert child(first, QLineEdit, "hostEdit").text() == "theirs.example.com"
+        assert not first.isWindowModified()
+
+
+def test_saving_twice_from_one_window_does_not_ask(window, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: pytest.fail("asked"))
+    fill_own(window)
+    assert window.save()
+    child(window, QSpinBox, "portSpin").setValue(2525)
+    assert window.save()
