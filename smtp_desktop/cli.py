@@ -127,7 +127,7 @@ def _show(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
     from smtp_desktop.config.validation import validate
 
     secure = config.keyring_is_secure
-    stored = config.has_password(settings) if secure else None
+    stored = config.password_status(settings).stored if secure else None
     default = config.default_service()
     problems = [str(p) for p in validate(settings)]
     document = {

@@ -61,6 +61,12 @@ class SaveResult:
 
 
 @dataclass(frozen=True)
+class PasswordStatus:
+    stored: bool | None  # None: unknown, see `problem`
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
 class DefaultServiceStatus:
     service: DefaultService | None
     problem: str | None = None  # a provisioned file that could not be used
@@ -141,6 +147,16 @@ class ConfigService:
 
     def has_password(self, settings: SmtpSettings) -> bool:
         return self.secrets.has(settings.password_account)
+
+    def password_status(self, settings: SmtpSettings) -> PasswordStatus:
+        """Whether a password is stored, or why that cannot be known (e.g. a locked keyring)."""
+        account = settings.password_account
+        if not account:
+            return PasswordStatus(False)
+        try:
+            return PasswordStatus(self.secrets.get(account) is not None)
+        except SecretStoreError as exc:
+            return PasswordStatus(None, str(exc))
 
     def password_for(self, settings: SmtpSettings) -> str | None:
         account = settings.password_account

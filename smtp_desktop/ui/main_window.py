@@ -512,18 +512,19 @@ class SettingsWindow(QMainWindow):
                 f"No secure keyring is available. {install_advice()} You can still type a "
                 "password to test with; it is not stored.")
         else:
-            try:
-                self._password_stored = self._config.has_password(self._saved_settings)
-            except SecretStoreError:
-                self._password_stored = False
-            if self._password_stored:
+            status = self._config.password_status(self._saved_settings)
+            self._password_stored = bool(status.stored)
+            if status.stored is None:
+                placeholder = "The keyring could not be read: unlock it, then reopen"
+            elif status.stored:
                 placeholder = "Stored in the system keyring (leave empty to keep it)"
             elif account:
                 placeholder = "Not stored yet: paste the (app) password"
             else:
                 placeholder = "App password (stored in the system keyring on Save)"
-            self._password_edit.setToolTip("The password is kept in the system keyring, "
-                                           "never in the settings file.")
+            self._password_edit.setToolTip(
+                status.problem or "The password is kept in the system keyring, never in the "
+                "settings file.")
         self._password_edit.setPlaceholderText(placeholder)
 
     def _update_state(self) -> None:

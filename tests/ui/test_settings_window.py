@@ -417,3 +417,23 @@ def test_saving_twice_from_one_window_does_not_ask(window, monkeypatch):
     assert window.save()
     child(window, QSpinBox, "portSpin").setValue(2525)
     assert window.save()
+
+
+def test_a_locked_keyring_is_reported_not_mistaken_for_no_password(make_window, app_paths):
+    from keyring.errors import KeyringLocked
+    from support.memory_keyring import MemoryKeyring
+
+    from smtp_desktop.config.secrets import SecretStore
+    from smtp_desktop.config.service import ConfigService
+
+    class LockedKeyring(MemoryKeyring):
+        def get_password(self, service, username):
+            raise KeyringLocked("collection is locked")
+
+    config = ConfigService(app_paths, SecretStore(LockedKeyring()))
+    config.save(SmtpSettings(enabled=True, service=Service.OWN, host="smtp.example.com",
+                             username="me@example.com"))
+    window = make_window(config)
+    edit = child(window, QLineEdit, "passwordEdit")
+    assert "could not be read" in edit.placeholderText()
+    assert "Unlock the keyring" in edit.toolTip()
