@@ -1,14 +1,19 @@
 """Send test email and probe, from settings to outcome: the one path shared by window and CLI.
 
 Turns settings (saved or unsaved) into a transport call: refuses when SMTP is off, picks the
-default service or the user's own server, reads the password from the keyring unless one is
-given, and hands everything to `smtp_desktop.mail`. Plain Python: it runs in a worker thread
-in the window and directly in the CLI.
+default service, the embedded local outbox or the user's own server, reads the password from
+the keyring unless one is given, hands everything to `smtp_desktop.mail`, and records the
+result in the test history. Plain Python: it runs in a worker thread in the window and
+directly in the CLI.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import enum
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +24,11 @@ from smtp_desktop.config.validation import validate
 
 if TYPE_CHECKING:  # the mail package (smtplib, ssl, email) stays off the start-up path
     from smtp_desktop.mail import CancelToken, Outcome
+
+log = logging.getLogger(__name__)
+
+LOCAL_OUTBOX = "local-outbox"
+LOCAL_OUTBOX_SENDER = "smtp-desktop@localhost.localdomain"
 
 
 class CheckKind(enum.Enum):
@@ -42,21 +52,68 @@ class _Target:
     settings: SmtpSettings
     password: str | None
     sender: str | None
+    service: str  # for the history: "own", "testsigma" or "local-outbox"
 
 
 def run_check(config: ConfigService, request: CheckRequest,
               cancel: CancelToken | None = None) -> Outcome:
-    """Run a test send or probe and return its outcome; never raises for expected failures."""
+    """Run a test send or probe, record it in the history, and return its outcome.
+
+    Never raises for expected failures: they come back as an Outcome with a category.
+    """
+    target = _resolve_target(config, request)
     from smtp_desktop import mail
 
-    target = _resolve_target(config, request)
     if isinstance(target, mail.Outcome):
-        return target
+        outcome = target
+        service = request.settings.service.value
+    else:
+        service = target.service
+        if target.service == LOCAL_OUTBOX:
+            with _local_outbox(config) as outbox_settings:
+                outcome = _transport(request, dataclasses.replace(target, settings=outbox_settings),
+                                     cancel)
+            if outcome.ok and request.kind is CheckKind.SEND_TEST:
+                outcome = dataclasses.replace(outcome, delivered_to=LOCAL_OUTBOX)
+        else:
+            outcome = _transport(request, target, cancel)
+    _record(config, request, service, outcome)
+    return outcome
+
+
+def _transport(request: CheckRequest, target: _Target, cancel: CancelToken | None) -> Outcome:
+    from smtp_desktop import mail
 
     if request.kind is CheckKind.PROBE:
         return mail.probe(target.settings, target.password, cancel=cancel)
     return mail.send_test_email(target.settings, target.password, request.recipient,
                                 sender=target.sender, cancel=cancel)
+
+
+@contextlib.contextmanager
+def _local_outbox(config: ConfigService) -> Iterator[SmtpSettings]:
+    """The embedded outbox for one check: an SMTP server on loopback storing into the Maildir."""
+    from smtp_desktop.outbox import Outbox, OutboxServer, outbox_folder
+
+    server = OutboxServer(Outbox(outbox_folder(config.paths.data_dir)))
+    server.start()
+    try:
+        yield SmtpSettings(enabled=True, service=Service.OWN, host=server.host, port=server.port,
+                           keys=(("mail.smtp.auth", "false"),
+                                 ("mail.smtp.starttls.enable", "false")))
+    finally:
+        server.stop()
+
+
+def _record(config: ConfigService, request: CheckRequest, service: str, outcome: Outcome) -> None:
+    from smtp_desktop.history import HistoryLog, history_file, record_from_outcome
+
+    recipient = request.recipient if request.kind is CheckKind.SEND_TEST else None
+    try:
+        HistoryLog(history_file(config.paths.data_dir)).append(
+            record_from_outcome(request.kind.value, service, outcome, recipient))
+    except OSError as exc:  # the history is a convenience; a full disk must not fail the test
+        log.warning("could not record the test in the history: %s", exc)
 
 
 def _resolve_target(config: ConfigService, request: CheckRequest) -> _Target | Outcome:
@@ -70,15 +127,16 @@ def _resolve_target(config: ConfigService, request: CheckRequest) -> _Target | O
     if settings.service is Service.TESTSIGMA:
         status = config.default_service()
         if status.service is None:
-            return failed_outcome(Category.NOT_PROVISIONED, status.problem or (
-                "No default email service is provisioned on this computer."))
+            if status.problem:  # provisioned but unusable: say so, never fall back silently
+                return failed_outcome(Category.NOT_PROVISIONED, status.problem)
+            return _Target(settings, None, request.sender or LOCAL_OUTBOX_SENDER, LOCAL_OUTBOX)
         try:
             password = config.default_service_password()
         except SecretStoreError as exc:
             return failed_outcome(Category.KEYRING, str(exc),
                                   settings=status.service.as_settings())
         return _Target(status.service.as_settings(), password,
-                       request.sender or status.service.sender)
+                       request.sender or status.service.sender, Service.TESTSIGMA.value)
     problems = validate(settings)
     if problems:
         listed = " ".join(p.message for p in problems)
@@ -96,4 +154,4 @@ def _resolve_target(config: ConfigService, request: CheckRequest) -> _Target | O
                 f"No password is stored for {settings.password_account}.",
                 settings=settings,
                 advice="Enter the password (for Gmail, an app password) and try again.")
-    return _Target(settings, password, request.sender)
+    return _Target(settings, password, request.sender, Service.OWN.value)

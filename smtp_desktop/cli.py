@@ -52,6 +52,10 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     presets = sub.add_parser("presets", help="list the provider presets")
     presets.add_argument("--json", action="store_true", help="print one JSON list")
 
+    from smtp_desktop import cli_outbox
+
+    cli_outbox.add_subcommands(sub)
+
     for name, text in (("send-test", "send a test email with the saved settings"),
                        ("probe", "connect, upgrade TLS and log in, then quit; sends no mail")):
         check = sub.add_parser(name, help=text)
@@ -99,6 +103,10 @@ def _read_password_stdin() -> str:
 
 def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None = None) -> int:
     """Run one subcommand; `config` may be injected (tests use an in-memory keyring)."""
+    if args.command in ("outbox", "history"):
+        from smtp_desktop import cli_outbox
+
+        return cli_outbox.run(args, paths)
     config = config or ConfigService(paths)
     handler = {
         "show": _show, "export": _export, "import": _import, "import-default": _import_default,

@@ -154,12 +154,37 @@ def test_checks_exit_3_when_smtp_is_off(cli, command):
     assert document["ok"] is False and document["category"] == "disabled"
 
 
-def test_send_test_on_testsigma_without_a_default_service_is_not_provisioned(cli, tmp_path):
+def test_send_test_on_testsigma_without_a_default_service_delivers_to_the_local_outbox(
+        cli, tmp_path):
     settings = {**SETTINGS, "service": "testsigma"}
     cli("import", write(tmp_path / "in.json", settings))
+    code, out, err = cli("send-test", "--to", "qa@example.com", "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["ok"] is True
+    assert document["delivered_to"] == "local-outbox"
+    code, out, _ = cli("outbox", "list", "--json")
+    assert [m["to"] for m in json.loads(out)] == [["qa@example.com"]]
+
+
+def test_send_test_with_an_unusable_default_service_is_not_provisioned(cli, tmp_path):
+    cli("import", write(tmp_path / "in.json", {**SETTINGS, "service": "testsigma"}))
+    (cli.config_dir / "default-service.json").write_text("{}")
     code, out, _ = cli("send-test", "--to", "qa@example.com", "--json")
     assert code == 2
     assert json.loads(out)["category"] == "not-provisioned"
+
+
+def test_checks_are_recorded_in_the_history(cli, tmp_path):
+    cli("import", write(tmp_path / "in.json", {**SETTINGS, "service": "testsigma"}))
+    cli("send-test", "--to", "qa@example.com")
+    cli("probe")
+    code, out, _ = cli("history", "--json")
+    assert code == 0
+    records = json.loads(out)
+    assert [(r["kind"], r["service"], r["ok"]) for r in records] == [
+        ("send-test", "local-outbox", True), ("probe", "local-outbox", True)]
+    assert records[0]["recipient"] == "qa@example.com"
 
 
 def test_send_test_without_a_stored_password_asks_for_one(cli, ring, tmp_path):

@@ -43,6 +43,7 @@ class Outcome:
     unused_keys: tuple[str, ...]
     transcript: tuple[str, ...]
     probe: ProbeInfo | None = None
+    delivered_to: str | None = None  # "local-outbox" when the embedded outbox took the mail
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; probes add capabilities, auth_mechanisms, login, tls, certificate."""
@@ -64,4 +65,6 @@ class Outcome:
             data["tls"] = self.probe.tls.to_json() if self.probe.tls else None
             data["certificate"] = (self.probe.certificate.to_json()
                                    if self.probe.certificate else None)
+        if self.delivered_to is not None:
+            data["delivered_to"] = self.delivered_to
         return data

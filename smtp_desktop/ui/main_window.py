@@ -499,8 +499,8 @@ class SettingsWindow(QMainWindow):
         elif status.problem:
             text = f"Default service unusable: {status.problem}"
         else:
-            text = ("No default email service is provisioned on this computer. Ask your "
-                    "administrator for default-service.json, or choose @own.")
+            text = ("Default service: local outbox (nothing leaves this computer). No default "
+                    "email service is provisioned here; test emails land in the Outbox tab.")
         self._default_service_label.setText(text)
 
     def _refresh_password_state(self) -> None:

@@ -67,12 +67,12 @@ def test_toggle_off_disables_every_field_and_test_button_but_not_save(window):
     assert child(window, QLineEdit, "hostEdit").isEnabled()
 
 
-def test_testsigma_disables_own_fields_and_says_no_default_service_is_provisioned(window):
+def test_testsigma_disables_own_fields_and_names_the_local_outbox_default(window):
     fill_own(window)
     child(window, QRadioButton, "serviceTestsigmaRadio").setChecked(True)
     assert not child(window, QLineEdit, "hostEdit").isEnabled()
     assert not child(window, QLineEdit, "passwordEdit").isEnabled()
-    assert "No default email service is provisioned" in child(
+    assert "Default service: local outbox (nothing leaves this computer)" in child(
         window, QLabel, "defaultServiceLabel").text()
     child(window, QRadioButton, "serviceOwnRadio").setChecked(True)
     assert child(window, QLineEdit, "hostEdit").isEnabled()

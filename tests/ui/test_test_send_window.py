@@ -153,8 +153,28 @@ def test_closing_the_window_during_a_test_neither_hangs_nor_crashes(make_window,
     qtbot.waitUntil(lambda: running_workers() == 0, timeout=GENEROUS_MS)
 
 
-def test_testsigma_without_a_default_service_says_not_provisioned(window, qtbot):
+def test_testsigma_without_a_default_service_delivers_to_the_local_outbox(window, qtbot,
+                                                                        app_paths):
+    from smtp_desktop.outbox import Outbox, outbox_folder
+
+    child(window, QAbstractButton, "smtpEnabledToggle").setChecked(True)
+    child(window, QLineEdit, "testRecipientEdit").setText("qa@example.test")
+    with qtbot.waitSignal(window.check_finished, timeout=GENEROUS_MS) as blocker:
+        click(qtbot, window, "sendTestButton")
+    outcome = blocker.args[0]
+    assert outcome.ok, outcome.message
+    assert outcome.delivered_to == "local-outbox"
+    messages = Outbox(outbox_folder(app_paths.data_dir)).list()
+    assert [m.recipients for m in messages] == [("qa@example.test",)]
+
+
+def test_an_invalid_default_service_file_is_reported_not_replaced_by_the_outbox(
+        make_window, qtbot, app_paths):
+    app_paths.config_dir.mkdir(parents=True)
+    app_paths.default_service_file.write_text('{"version": 1, "host": "x"}')
+    window = make_window()
     child(window, QAbstractButton, "smtpEnabledToggle").setChecked(True)
     with qtbot.waitSignal(window.check_finished, timeout=GENEROUS_MS) as blocker:
         click(qtbot, window, "sendTestButton")
     assert blocker.args[0].category.value == "not-provisioned"
+    assert "default-service.json" in blocker.args[0].message
