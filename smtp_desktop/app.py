@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR",
                         help="data folder (default: $SMTP_DESKTOP_DATA_DIR or the platform's)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    parser.add_argument("--demo", action="store_true",
+                        help="open the window on temporary settings, an in-memory keyring and a "
+                             "local outbox (nothing of yours is touched)")
     from smtp_desktop import cli
 
     cli.add_subcommands(parser)
@@ -46,9 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from smtp_desktop.config.paths import resolve_paths
 
     paths = resolve_paths(args.config_dir, args.data_dir)
+    if args.demo and args.command is not None:
+        parser.error("--demo opens the window; it takes no command")
     try:
         if args.command is None:
-            return run_gui(paths)
+            return run_demo() if args.demo else run_gui(paths)
         from smtp_desktop import cli
 
         return cli.run(args, paths)
@@ -68,6 +73,21 @@ def display_problem() -> str | None:
         return None
     return ("No display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open. "
             "Use the command line instead: smtp-desktop --help")
+
+
+def run_demo() -> int:
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return ExitCode.ENVIRONMENT
+    from smtp_desktop.demo import start_demo
+    from smtp_desktop.ui.application import run_window
+
+    session = start_demo()
+    try:
+        return run_window(session.config, outbox=session.outbox, banner=session.banner)
+    finally:
+        session.close()
 
 
 def run_gui(paths: AppPaths) -> int:

@@ -471,8 +471,14 @@ class Client(smtplib.SMTP):
         if not candidates:
             raise diagnosis.no_common_mechanism(self.ctx, allowed, offered)
         if not self.tls_active:
-            self.transcript.note("warning: logging in over an unencrypted connection")
-            log.warning("logging in to %s as %s without TLS", self.opts.host, username)
+            from smtp_desktop.config.consistency import is_loopback
+
+            loopback = is_loopback(self.opts.host)
+            self.transcript.note("logging in over an unencrypted connection"
+                                 + (" (loopback)" if loopback else ": warning"))
+            # Loopback never leaves this computer (as in Gitea); anything else deserves a warning.
+            log.log(logging.INFO if loopback else logging.WARNING,
+                    "logging in to %s as %s without TLS", self.opts.host, username)
         for index, mechanism in enumerate(candidates):
             code, msg = self._auth_exchange(mechanism, username.encode(), password.encode())
             if code == 235:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QSplitter,
+    QTabWidget,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
@@ -54,11 +55,14 @@ from smtp_desktop.config.secrets import install_advice
 from smtp_desktop.config.service import ConfigService, DefaultServiceStatus
 from smtp_desktop.config.validation import validate
 from smtp_desktop.ui.keys_editor import KeysEditor
+from smtp_desktop.ui.outbox_panel import HistoryPanel, OutboxPanel
 from smtp_desktop.ui.worker import Worker, start_worker
 
 if TYPE_CHECKING:
     from smtp_desktop.config.consistency import Finding
     from smtp_desktop.config.presets import Preset
+    from smtp_desktop.history import HistoryLog
+    from smtp_desktop.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +94,14 @@ class SettingsWindow(QMainWindow):
     saved = Signal()
     check_finished = Signal(object)  # the Outcome of a send or probe that was shown
 
-    def __init__(self, config: ConfigService, parent: QWidget | None = None) -> None:
+    def __init__(self, config: ConfigService, parent: QWidget | None = None, *,
+                 outbox: Outbox | None = None, history: HistoryLog | None = None,
+                 banner: str | None = None) -> None:
         super().__init__(parent)
         self._config = config
+        self._outbox = outbox
+        self._history = history
+        self._banner = banner
         self._saved_settings = SmtpSettings()
         self._revision: str | None = None
         self._read_only = False
@@ -261,6 +270,7 @@ class SettingsWindow(QMainWindow):
         self._keys_model = self._keys_editor.model
         self._keys_table = self._keys_editor.table
         self._keys_table.setAccessibleName("Additional keys")
+        self._keys_table.setMaximumHeight(170)
         self._keys_error = _error_label("keysError")
         self._add_row(own_form, "&Keys:", self._keys_editor, self._keys_error, "Additional keys",
                       buddy=self._keys_table)
@@ -315,13 +325,23 @@ class SettingsWindow(QMainWindow):
         self._help_pane.setHtml(_help_html())
         self._help_pane.setMinimumWidth(260)
 
+        self._side_tabs = QTabWidget()
+        self._side_tabs.setObjectName("sideTabs")
+        self._side_tabs.addTab(self._help_pane, "&Help")
+        self._outbox_panel = OutboxPanel(self._outbox_service())
+        self._history_panel = HistoryPanel(self._history_service())
+        self._side_tabs.addTab(self._outbox_panel, "&Outbox")
+        self._side_tabs.addTab(self._history_panel, "Histor&y")
+        self._side_tabs.currentChanged.connect(self._on_side_tabs_current_changed)
+
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(scroll)
-        splitter.addWidget(self._help_pane)
+        splitter.addWidget(self._side_tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([640, 460])
         self.setCentralWidget(splitter)
-        self.resize(1040, 760)
+        self.resize(1100, 820)
 
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save)
 
@@ -438,7 +458,34 @@ class SettingsWindow(QMainWindow):
 
     # ================================================================ loading and state
 
+    def _outbox_service(self) -> Outbox:
+        from smtp_desktop.outbox import Outbox, outbox_folder
+
+        if self._outbox is None:
+            self._outbox = Outbox(outbox_folder(self._config.paths.data_dir))
+        return self._outbox
+
+    def _history_service(self) -> HistoryLog:
+        from smtp_desktop.history import HistoryLog, history_file
+
+        if self._history is None:
+            self._history = HistoryLog(history_file(self._config.paths.data_dir))
+        return self._history
+
+    def _on_side_tabs_current_changed(self, _index: int) -> None:
+        current = self._side_tabs.currentWidget()
+        if current in (self._outbox_panel, self._history_panel) and not current.loaded:
+            current.refresh()
+
+    def show_tab(self, name: str) -> None:
+        """Bring the "help", "outbox" or "history" tab to the front."""
+        panel = {"help": self._help_pane, "outbox": self._outbox_panel,
+                 "history": self._history_panel}[name]
+        self._side_tabs.setCurrentWidget(panel)
+
     def _load(self) -> None:
+        if self._banner:
+            self._show_notice(self._banner)
         try:
             result = self._config.load()
         except ConfigError as exc:
@@ -517,7 +564,7 @@ class SettingsWindow(QMainWindow):
             if status.stored is None:
                 placeholder = "The keyring could not be read: unlock it, then reopen"
             elif status.stored:
-                placeholder = "Stored in the system keyring (leave empty to keep it)"
+                placeholder = "Stored in the keyring (leave empty to keep it)"
             elif account:
                 placeholder = "Not stored yet: paste the (app) password"
             else:
@@ -846,6 +893,9 @@ class SettingsWindow(QMainWindow):
             return
         self._active = None
         self._show_outcome(outcome)
+        for panel in (self._outbox_panel, self._history_panel):
+            if panel.loaded or panel.isVisible():
+                panel.refresh()
         self._update_state()
         self.check_finished.emit(outcome)
 
@@ -884,6 +934,7 @@ class SettingsWindow(QMainWindow):
 
     def _on_result_view_anchor_clicked(self, url: Any) -> None:
         if url.scheme() == "help":
+            self.show_tab("help")
             self._help_pane.scrollToAnchor("app-password")
             self._help_pane.setFocus()
 

@@ -112,7 +112,7 @@ def test_no_tls_when_starttls_is_turned_off(plain_server, assert_no_leak):
     assert outcome.ok, outcome
     assert outcome.security == "none"
     assert plain_server.received[0].authenticated
-    assert "* warning: logging in over an unencrypted connection" in outcome.transcript
+    assert "* logging in over an unencrypted connection (loopback)" in outcome.transcript
     assert_no_leak(outcome, USERNAME, PASSWORD)
 
 

@@ -183,7 +183,7 @@ def test_save_then_a_new_window_shows_the_same_settings(window, make_window, qtb
     assert second_model.keys()[-1] == ("mail.smtp.ssl.enable", "true")
     password_edit = child(second, QLineEdit, "passwordEdit")
     assert password_edit.text() == ""  # never read back
-    assert "Stored in the system keyring" in password_edit.placeholderText()
+    assert "Stored in the keyring" in password_edit.placeholderText()
     assert memory_keyring.entries == {("smtp-desktop", "me@gmail.com@smtp.gmail.com"): PASSWORD}
     saved_text = config_service.paths.settings_file.read_text()
     assert PASSWORD not in saved_text
