@@ -437,3 +437,12 @@ def test_a_locked_keyring_is_reported_not_mistaken_for_no_password(make_window, 
     edit = child(window, QLineEdit, "passwordEdit")
     assert "could not be read" in edit.placeholderText()
     assert "Unlock the keyring" in edit.toolTip()
+
+
+def test_every_contract_object_name_exists_exactly_once(window):
+    from PySide6.QtWidgets import QWidget
+
+    from smtp_desktop.ui.contract import OBJECT_NAMES
+
+    for name in OBJECT_NAMES:
+        assert len(window.findChildren(QWidget, name)) == 1, name

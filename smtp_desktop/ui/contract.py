@@ -1,0 +1,22 @@
+"""The objectNames QA suites script against: a public contract, extended but never renamed."""
+
+OBJECT_NAMES: tuple[str, ...] = (
+    # the seed's settings page
+    "smtpEnabledToggle", "smtpOffNote", "serviceTestsigmaRadio", "serviceOwnRadio",
+    "defaultServiceLabel", "hostEdit", "portSpin", "usernameEdit", "passwordEdit",
+    "forgetPasswordButton", "keysTable", "addKeyButton", "removeKeyButton", "saveButton",
+    "revertButton", "helpPane", "statusLabel",
+    # field messages and notices
+    "hostError", "portError", "usernameError", "keysError", "passwordNote", "keyringWarning",
+    "showPasswordButton", "loadNotice",
+    # test send and probe
+    "testRecipientEdit", "testSenderEdit", "sendTestButton", "probeButton", "cancelTestButton",
+    "testBusyIndicator", "testResultView", "transcriptToggle", "transcriptView",
+    "copyTranscriptButton",
+    # presets, keys, consistency
+    "presetCombo", "regionCombo", "presetInfoLabel", "presetOfferLabel", "presetOfferButton",
+    "pasteKeysButton", "consistencyWarning", "consistencyFixButton", "securitySummaryLabel",
+    # outbox and history
+    "sideTabs", "outboxView", "outboxMessageView", "outboxRefreshButton", "outboxDeleteButton",
+    "outboxSaveButton", "historyView",
+)
