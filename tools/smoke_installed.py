@@ -18,9 +18,9 @@ os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 
 
 def main() -> int:
-    import smtp_desktop
     from PySide6.QtWidgets import QApplication, QWidget
 
+    import smtp_desktop
     from smtp_desktop.config.paths import AppPaths
     from smtp_desktop.config.presets import bundled_presets
     from smtp_desktop.config.service import ConfigService
