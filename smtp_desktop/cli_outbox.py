@@ -1,0 +1,226 @@
+"""Subcommands for the local outbox and the test history.
+
+    outbox serve [--port N] [--host H] [--auth USER:PASSWORD] [--allow-remote]
+    outbox list [--json]
+    outbox clear [--json]
+    history [--json]
+
+`serve` runs in the foreground until Ctrl-C (exit 130) or SIGTERM (exit 0, a normal stop) and
+first prints one line: "Local outbox listening on HOST:PORT, storing mail in FOLDER". With --json,
+stdout holds exactly one JSON value: a list for `outbox list` and `history`, an object for
+`outbox clear` and for any error. Exit codes follow `ExitCode`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from smtp_desktop.exit_codes import ExitCode
+from smtp_desktop.history import HistoryLog, HistoryRecord, history_file
+from smtp_desktop.outbox import (
+    DEFAULT_PORT,
+    Outbox,
+    OutboxServer,
+    RemoteHostError,
+    ServerStartError,
+    outbox_folder,
+)
+
+if TYPE_CHECKING:
+    from smtp_desktop.config.paths import AppPaths
+
+
+def add_subcommands(sub: Any) -> None:
+    """Add `outbox` and `history` to the subparsers object of the main parser."""
+    outbox = sub.add_parser(
+        "outbox", help="the local outbox: an SMTP server on this computer that keeps every message",
+        description="The local outbox: an SMTP server on this computer that stores every message "
+                    "it accepts in the data folder instead of delivering it.")
+    actions = outbox.add_subparsers(dest="outbox_command", metavar="ACTION")
+    actions.required = True
+
+    serve = actions.add_parser("serve", help="run the local outbox in the foreground until Ctrl-C")
+    serve.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                       help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1, this computer only)")
+    serve.add_argument("--auth", type=_login, metavar="USER:PASSWORD",
+                       help="require this login (AUTH PLAIN/LOGIN without TLS, for demos; "
+                            "other local users can see command lines)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="allow a --host other computers can reach (mail arrives unencrypted)")
+
+    listing = actions.add_parser("list", help="list the stored messages, newest first")
+    listing.add_argument("--json", action="store_true",
+                         help='print one JSON list of {"id", "date", "from", "to", "subject"}')
+
+    clear = actions.add_parser("clear", help="delete every stored message")
+    clear.add_argument("--json", action="store_true", help="print one JSON object")
+
+    history = sub.add_parser("history", help="the last test sends and probes, oldest first")
+    history.add_argument("--json", action="store_true", help="print one JSON list of records")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is out of range; use 0 (any free port) to 65535")
+    return port
+
+
+def _login(text: str) -> tuple[str, str]:
+    user, colon, password = text.partition(":")
+    if not colon or not user or not password:
+        # Never echo the value: it holds a password.
+        raise argparse.ArgumentTypeError("expected USER:PASSWORD, both non-empty")
+    return user, password
+
+
+def _done(as_json: bool, code: ExitCode, message: str, **fields: Any) -> int:
+    """One JSON object with --json (as the other commands print), else a line for people."""
+    if as_json:
+        document = {"ok": code == ExitCode.OK, "exit_code": int(code), "message": message}
+        document.update(fields)
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        print(message, file=sys.stdout if code == ExitCode.OK else sys.stderr)
+    return int(code)
+
+
+def run(args: argparse.Namespace, paths: AppPaths, *, stop: threading.Event | None = None,
+        on_ready: Callable[[OutboxServer], None] | None = None) -> int:
+    """Run `outbox ...` or `history`; returns the exit code.
+
+    `stop` and `on_ready` are for callers that run `outbox serve` in a thread (tests): setting
+    `stop` ends it, and `on_ready` gets the running server.
+    """
+    as_json = getattr(args, "json", False)
+    try:
+        if args.command == "history":
+            return _history(as_json, paths)
+        if args.command == "outbox" and args.outbox_command == "serve":
+            return _serve(args, paths, stop, on_ready)
+        if args.command == "outbox" and args.outbox_command == "list":
+            return _list(as_json, paths)
+        if args.command == "outbox" and args.outbox_command == "clear":
+            return _clear(as_json, paths)
+    except OSError as exc:  # an unreadable data folder, a full disk
+        return _done(as_json, ExitCode.ENVIRONMENT, f"Cannot use the data folder: {exc}")
+    raise ValueError(f"Not an outbox or history command: {args.command!r}")
+
+
+def _serve(args: argparse.Namespace, paths: AppPaths, stop: threading.Event | None,
+           on_ready: Callable[[OutboxServer], None] | None) -> int:
+    folder = outbox_folder(paths.data_dir)
+    try:
+        server = OutboxServer(Outbox(folder), host=args.host, port=args.port, auth=args.auth,
+                              allow_remote=args.allow_remote)
+    except (RemoteHostError, ValueError) as exc:
+        return _done(False, ExitCode.INVALID, str(exc))
+    stop = stop or threading.Event()
+    signals: list[int] = []
+    restore = _handle_stop_signals(stop, signals)
+    try:
+        try:
+            server.start()
+        except ServerStartError as exc:
+            return _done(False, ExitCode.ENVIRONMENT, str(exc))
+        try:
+            host = f"[{server.host}]" if ":" in server.host else server.host
+            print(f"Local outbox listening on {host}:{server.port}, storing mail in {folder}",
+                  flush=True)
+            if args.auth:
+                print(f"Login required: user {args.auth[0]!r} with the password given.",
+                      file=sys.stderr)
+            print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+            if on_ready is not None:
+                on_ready(server)
+            # A timeout keeps the wait interruptible on every platform (Ctrl-C on Windows).
+            while not stop.wait(1.0):
+                pass
+        except KeyboardInterrupt:  # SIGINT where no handler could be installed
+            signals.append(signal.SIGINT)
+        finally:
+            server.stop()
+    finally:
+        restore()
+    interrupted = signal.SIGINT in signals
+    print("Local outbox stopped" + (" (interrupted)." if interrupted else "."), file=sys.stderr)
+    return int(ExitCode.INTERRUPTED if interrupted else ExitCode.OK)
+
+
+def _handle_stop_signals(stop: threading.Event, received: list[int]) -> Callable[[], None]:
+    """SIGINT and SIGTERM set `stop`; returns a function restoring the previous handlers.
+
+    Handlers can only be installed from the main thread; elsewhere `stop` alone ends serving.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+    return restore
+
+
+def _list(as_json: bool, paths: AppPaths) -> int:
+    outbox = Outbox(outbox_folder(paths.data_dir))
+    messages = outbox.list()
+    if as_json:
+        print(json.dumps([m.to_json() for m in messages], indent=2, ensure_ascii=False))
+        return int(ExitCode.OK)
+    if not messages:
+        print(f"The local outbox is empty ({outbox.folder}).")
+        return int(ExitCode.OK)
+    count = f"{len(messages)} message" + ("" if len(messages) == 1 else "s")
+    lines = [f"{count} in {outbox.folder}, newest first:"]
+    for message in messages:
+        lines.append(f"{message.date}  {message.subject or '(no subject)'}")
+        lines.append(f"    from {message.sender or '-'} to {', '.join(message.recipients) or '-'}")
+        lines.append(f"    id {message.id}")
+    print("\n".join(lines))
+    return int(ExitCode.OK)
+
+
+def _clear(as_json: bool, paths: AppPaths) -> int:
+    outbox = Outbox(outbox_folder(paths.data_dir))
+    removed = outbox.clear()
+    noun = "message" if removed == 1 else "messages"
+    return _done(as_json, ExitCode.OK, f"Deleted {removed} {noun} from the local outbox "
+                 f"({outbox.folder}).", removed=removed)
+
+
+def _history(as_json: bool, paths: AppPaths) -> int:
+    log = HistoryLog(history_file(paths.data_dir))
+    records = log.records()
+    if as_json:
+        print(json.dumps([r.to_json() for r in records], indent=2, ensure_ascii=False))
+        return int(ExitCode.OK)
+    if not records:
+        print(f"No tests yet ({log.path}).")
+        return int(ExitCode.OK)
+    print("\n".join(_history_line(record) for record in records))
+    return int(ExitCode.OK)
+
+
+def _history_line(record: HistoryRecord) -> str:
+    result = "OK" if record.ok else f"FAILED [{record.category or 'unknown'}]"
+    recipient = f" to {record.recipient}" if record.recipient else ""
+    return (f"{record.time}  {record.kind:<9}  {record.service}  {record.server}{recipient}  "
+            f"{result}  {record.elapsed_ms:.0f} ms")
