@@ -28,22 +28,8 @@ from smtp_desktop.outbox import Outbox, OutboxServer, outbox_folder
 LISTENING = re.compile(r"^Local outbox listening on 127\.0\.0\.1:(\d+), storing mail in (.+)$")
 WAIT = 30  # seconds: generous deadlines for a busy CI machine; the happy path never waits long
 
-# The entry point the subprocess tests start. cli.py does not dispatch to cli_outbox yet, so
-# this builds the same arguments (--data-dir, then the subcommand) around cli_outbox itself.
-# Once cli.py is wired, this becomes ["-m", "smtp_desktop"].
-ENTRY_SCRIPT = """
-import argparse, sys
-from pathlib import Path
-from smtp_desktop import cli_outbox
-from smtp_desktop.config.paths import AppPaths
-parser = argparse.ArgumentParser(prog="smtp-desktop")
-parser.add_argument("--data-dir", required=True)
-cli_outbox.add_subcommands(parser.add_subparsers(dest="command"))
-args = parser.parse_args()
-data = Path(args.data_dir)
-sys.exit(cli_outbox.run(args, AppPaths(data / "config", data)))
-"""
-ENTRY = ["-c", ENTRY_SCRIPT]
+# The subprocess tests start the real entry point.
+ENTRY = ["-m", "smtp_desktop"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -150,7 +150,7 @@ def validate_value(name: str, value: str) -> str | None:
         if text.lower() not in ("true", "false"):
             return f"{name} must be true or false, not '{value}'."
     elif spec.type in (KeyType.MILLISECONDS, KeyType.INTEGER):
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):  # "²".isdigit() is True; int() refuses it
             unit = "a number of milliseconds" if spec.type is KeyType.MILLISECONDS else "a number"
             return f"{name} must be {unit}, not '{value}'."
         if spec.type is KeyType.MILLISECONDS and not 0 < int(text) <= _MAX_MILLIS:

@@ -13,12 +13,12 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 from smtp_desktop.config.errors import ConfigError
 from smtp_desktop.config.model import Keys, SmtpSettings
+from smtp_desktop.config.store import JsonObject, object_with_pairs
 from smtp_desktop.config.validation import host_problem, key_problems, port_problem
 
 PRESETS_FILE = "presets.json"
@@ -333,6 +333,8 @@ def preset_by_id(preset_id: str, presets: Sequence[Preset] | None = None) -> Pre
 
 def address_domain(address: str) -> str | None:
     """The lower-cased domain of `address` ("a@b.com" or "Name <a@b.com>"), or None."""
+    from email.utils import parseaddr  # off the start-up path
+
     _, parsed = parseaddr(address)
     candidate = parsed if "@" in parsed else address.strip()
     local, at, domain = candidate.rpartition("@")
@@ -410,6 +412,8 @@ def expand_import_document(doc: Any, source: str) -> Any:
     """
     if not isinstance(doc, dict) or not isinstance(doc.get("own"), dict):
         return doc
+    if any(isinstance(o, JsonObject) and o.has_duplicates for o in (doc, doc["own"])):
+        return doc  # repeated fields: left for the shape check to report
     own = dict(doc["own"])
     preset_id = own.pop("preset", None)
     region_id = own.pop("region", None)
@@ -421,13 +425,14 @@ def expand_import_document(doc: Any, source: str) -> Any:
         raise PresetsFileError(f"{source}: own.preset and own.region must be strings.")
     preset = preset_by_id(preset_id)
     base = apply_preset(SmtpSettings(keys=()), preset, region_id)
-    keys = dict(base.keys)
     file_keys = own.get("keys", {})
     if isinstance(file_keys, dict):
-        keys.update({k: v for k, v in file_keys.items() if not k.startswith("\0")})
-        own["keys"] = keys
+        # The file's rows (repeated names included, for validation to flag) win over the preset's.
+        file_pairs = file_keys.pairs if isinstance(file_keys, JsonObject) else list(file_keys.items())
+        written = {name for name, _ in file_pairs}
+        own["keys"] = object_with_pairs(
+            [(k, v) for k, v in base.keys if k not in written] + list(file_pairs))
     own.setdefault("host", base.host)
     own.setdefault("port", base.port)
     own.setdefault("username", "")
-    own.setdefault("keys", keys)
     return {**doc, "own": own}

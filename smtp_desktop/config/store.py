@@ -32,20 +32,26 @@ _DEFAULT_SERVICE_FIELDS = ("version", "host", "port", "username", "sender", "key
 # ---------------------------------------------------------------- parsing
 
 
-def _pairs_keep_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # A JSON object with a repeated name keeps every pair, so validation can flag the duplicate
-    # instead of json silently keeping the last one.
-    result: dict[str, Any] = {}
-    for name, value in pairs:
-        result[name] = value
-    if len(result) != len(pairs):
-        result["\0pairs"] = pairs
+class JsonObject(dict):  # type: ignore[type-arg]
+    """A parsed JSON object that remembers every (name, value) pair, repeated names included,
+    so validation can flag a duplicate instead of json silently keeping the last one."""
+
+    pairs: list[tuple[str, Any]]
+
+    @property
+    def has_duplicates(self) -> bool:
+        return len(self.pairs) != len(self)
+
+
+def object_with_pairs(pairs: list[tuple[str, Any]]) -> JsonObject:
+    result = JsonObject(pairs)
+    result.pairs = pairs
     return result
 
 
 def loads(text: str, source: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_pairs_keep_duplicates)
+        return json.loads(text, object_pairs_hook=object_with_pairs)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise SettingsFileError(f"{source} is not valid JSON: {exc}") from None
 
@@ -55,8 +61,8 @@ def _check_fields(obj: Any, fields: tuple[str, ...], where: str, problems: list[
     if not isinstance(obj, dict):
         problems.append(f"{where} must be a JSON object.")
         return False
-    if "\0pairs" in obj:
-        names = [n for n, _ in obj["\0pairs"]]
+    if isinstance(obj, JsonObject) and obj.has_duplicates:
+        names = [n for n, _ in obj.pairs]
         dupes = sorted({n for n in names if names.count(n) > 1})
         problems.append(f"{where} repeats the field(s) {', '.join(dupes)}.")
         return False
@@ -85,7 +91,7 @@ def parse_keys(obj: Any, where: str, problems: list[str]) -> Keys:
     if not isinstance(obj, dict):
         problems.append(f"{where} must be a JSON object of key: value.")
         return ()
-    pairs = obj["\0pairs"] if "\0pairs" in obj else list(obj.items())
+    pairs = obj.pairs if isinstance(obj, JsonObject) else list(obj.items())
     keys: list[tuple[str, str]] = []
     for name, value in pairs:
         text = _key_value(value)
@@ -131,7 +137,7 @@ def settings_from_document(doc: Any, source: str = "settings.json",
     problems: list[str] = []
     if not isinstance(doc, dict):
         raise SettingsFileError(f"{source} must hold a JSON object.")
-    if "\0pairs" not in doc:
+    if not (isinstance(doc, JsonObject) and doc.has_duplicates):
         _check_version(doc, source, problems)
     if not _check_fields(doc, _TOP_FIELDS, source, problems):
         raise SettingsFileError(_joined(source, problems))
@@ -175,7 +181,7 @@ def default_service_from_document(doc: Any, source: str = "default-service.json"
     problems: list[str] = []
     if not isinstance(doc, dict):
         raise SettingsFileError(f"{source} must hold a JSON object.")
-    if "\0pairs" not in doc:
+    if not (isinstance(doc, JsonObject) and doc.has_duplicates):
         _check_version(doc, source, problems)
     if not _check_fields(doc, _DEFAULT_SERVICE_FIELDS, source, problems):
         raise SettingsFileError(_joined(source, problems))

@@ -86,15 +86,29 @@ def validate_own(settings: SmtpSettings) -> list[Problem]:
     return problems
 
 
+def duplicate_key_problems(keys: tuple[tuple[str, str], ...]) -> list[Problem]:
+    first_row: dict[str, int] = {}
+    problems = []
+    for row, (key, _) in enumerate(keys):
+        name = key.strip()
+        if name in first_row:
+            problems.append(
+                Problem("keys", f"'{name}' is already set in row {first_row[name] + 1}.", row))
+        else:
+            first_row[name] = row
+    return problems
+
+
 def validate(settings: SmtpSettings) -> list[Problem]:
     """Every problem that stops these settings from being saved.
 
     The @own fields are checked only when SMTP is enabled and the service is @own; otherwise
-    they are kept as they are, possibly incomplete.
+    they are kept as they are, possibly incomplete. Duplicate keys are refused always:
+    settings.json holds the keys as a JSON object, so saving one would lose a row.
     """
     if settings.enabled and settings.service is Service.OWN:
         return validate_own(settings)
-    return []
+    return duplicate_key_problems(settings.keys)
 
 
 def validate_default_service(service: DefaultService) -> list[Problem]:
