@@ -68,6 +68,20 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
         check.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def report(as_json: bool, code: ExitCode, message: str, **fields: Any) -> int:
+    """Print a command's result: one JSON object with --json, else a line for people.
+
+    Returns the exit code, so commands can end with `return report(...)`.
+    """
+    if as_json:
+        document = {"ok": code == ExitCode.OK, "exit_code": int(code), "message": message}
+        document.update(fields)
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        print(message, file=sys.stdout if code == ExitCode.OK else sys.stderr)
+    return int(code)
+
+
 class _Output:
     """Collects the one JSON object (with --json) or prints lines for people."""
 
@@ -75,13 +89,7 @@ class _Output:
         self.as_json = as_json
 
     def done(self, code: ExitCode, message: str, **fields: Any) -> int:
-        if self.as_json:
-            document = {"ok": code == ExitCode.OK, "exit_code": int(code), "message": message}
-            document.update(fields)
-            print(json.dumps(document, indent=2, ensure_ascii=False))
-        else:
-            print(message, file=sys.stdout if code == ExitCode.OK else sys.stderr)
-        return int(code)
+        return report(self.as_json, code, message, **fields)
 
     def failed(self, exc: Exception) -> int:
         problems = [str(p) for p in getattr(exc, "problems", ())]

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from smtp_desktop.cli import report
 from smtp_desktop.exit_codes import ExitCode
 from smtp_desktop.history import HistoryLog, HistoryRecord, history_file
 from smtp_desktop.outbox import (
@@ -85,17 +86,6 @@ def _login(text: str) -> tuple[str, str]:
     return user, password
 
 
-def _done(as_json: bool, code: ExitCode, message: str, **fields: Any) -> int:
-    """One JSON object with --json (as the other commands print), else a line for people."""
-    if as_json:
-        document = {"ok": code == ExitCode.OK, "exit_code": int(code), "message": message}
-        document.update(fields)
-        print(json.dumps(document, indent=2, ensure_ascii=False))
-    else:
-        print(message, file=sys.stdout if code == ExitCode.OK else sys.stderr)
-    return int(code)
-
-
 def run(args: argparse.Namespace, paths: AppPaths, *, stop: threading.Event | None = None,
         on_ready: Callable[[OutboxServer], None] | None = None) -> int:
     """Run `outbox ...` or `history`; returns the exit code.
@@ -114,7 +104,7 @@ def run(args: argparse.Namespace, paths: AppPaths, *, stop: threading.Event | No
         if args.command == "outbox" and args.outbox_command == "clear":
             return _clear(as_json, paths)
     except OSError as exc:  # an unreadable data folder, a full disk
-        return _done(as_json, ExitCode.ENVIRONMENT, f"Cannot use the data folder: {exc}")
+        return report(as_json, ExitCode.ENVIRONMENT, f"Cannot use the data folder: {exc}")
     raise ValueError(f"Not an outbox or history command: {args.command!r}")
 
 
@@ -125,7 +115,7 @@ def _serve(args: argparse.Namespace, paths: AppPaths, stop: threading.Event | No
         server = OutboxServer(Outbox(folder), host=args.host, port=args.port, auth=args.auth,
                               allow_remote=args.allow_remote)
     except (RemoteHostError, ValueError) as exc:
-        return _done(False, ExitCode.INVALID, str(exc))
+        return report(False, ExitCode.INVALID, str(exc))
     stop = stop or threading.Event()
     signals: list[int] = []
     restore = _handle_stop_signals(stop, signals)
@@ -133,7 +123,7 @@ def _serve(args: argparse.Namespace, paths: AppPaths, stop: threading.Event | No
         try:
             server.start()
         except ServerStartError as exc:
-            return _done(False, ExitCode.ENVIRONMENT, str(exc))
+            return report(False, ExitCode.ENVIRONMENT, str(exc))
         try:
             host = f"[{server.host}]" if ":" in server.host else server.host
             print(f"Local outbox listening on {host}:{server.port}, storing mail in {folder}",
@@ -202,7 +192,7 @@ def _clear(as_json: bool, paths: AppPaths) -> int:
     outbox = Outbox(outbox_folder(paths.data_dir))
     removed = outbox.clear()
     noun = "message" if removed == 1 else "messages"
-    return _done(as_json, ExitCode.OK, f"Deleted {removed} {noun} from the local outbox "
+    return report(as_json, ExitCode.OK, f"Deleted {removed} {noun} from the local outbox "
                  f"({outbox.folder}).", removed=removed)
 
 

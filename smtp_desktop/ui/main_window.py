@@ -88,6 +88,21 @@ def _error_label(name: str) -> QLabel:
     return label
 
 
+def _message_row(label_name: str, button_name: str) -> tuple[QWidget, QLabel, QPushButton]:
+    """A word-wrapped message with an action button beside it (an offer, a fix)."""
+    label = QLabel()
+    label.setObjectName(label_name)
+    label.setWordWrap(True)
+    button = QPushButton()
+    button.setObjectName(button_name)
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(label, 1)
+    layout.addWidget(button)
+    return row, label, button
+
+
 class SettingsWindow(QMainWindow):
     """Edits SMTP settings through `ConfigService`; `saved` fires after every successful save."""
 
@@ -212,20 +227,11 @@ class SettingsWindow(QMainWindow):
         self._username_error = _error_label("usernameError")
         self._add_row(own_form, "&Username:", self._username_edit, self._username_error,
                       "Username")
-        self._preset_offer_label = QLabel()
-        self._preset_offer_label.setObjectName("presetOfferLabel")
-        self._preset_offer_label.setWordWrap(True)
-        self._preset_offer_button = QPushButton()
-        self._preset_offer_button.setObjectName("presetOfferButton")
-        offer_row = QWidget()
-        offer_layout = QHBoxLayout(offer_row)
-        offer_layout.setContentsMargins(0, 0, 0, 0)
-        offer_layout.addWidget(self._preset_offer_label, 1)
-        offer_layout.addWidget(self._preset_offer_button)
-        offer_row.setVisible(False)
-        self._preset_offer_row = offer_row
+        self._preset_offer_row, self._preset_offer_label, self._preset_offer_button = (
+            _message_row("presetOfferLabel", "presetOfferButton"))
+        self._preset_offer_row.setVisible(False)
         self._offered_preset: Preset | None = None
-        own_form.addRow(offer_row)
+        own_form.addRow(self._preset_offer_row)
 
         self._password_edit = QLineEdit()
         self._password_edit.setObjectName("passwordEdit")
@@ -275,18 +281,9 @@ class SettingsWindow(QMainWindow):
         self._add_row(own_form, "&Keys:", self._keys_editor, self._keys_error, "Additional keys",
                       buddy=self._keys_table)
 
-        self._consistency_warning = QLabel()
-        self._consistency_warning.setObjectName("consistencyWarning")
-        self._consistency_warning.setWordWrap(True)
-        self._consistency_fix_button = QPushButton()
-        self._consistency_fix_button.setObjectName("consistencyFixButton")
-        consistency_row = QWidget()
-        consistency_layout = QHBoxLayout(consistency_row)
-        consistency_layout.setContentsMargins(0, 0, 0, 0)
-        consistency_layout.addWidget(self._consistency_warning, 1)
-        consistency_layout.addWidget(self._consistency_fix_button)
-        self._consistency_row = consistency_row
-        own_form.addRow(consistency_row)
+        self._consistency_row, self._consistency_warning, self._consistency_fix_button = (
+            _message_row("consistencyWarning", "consistencyFixButton"))
+        own_form.addRow(self._consistency_row)
         column.addWidget(self._own_box)
         self._security_summary = QLabel()
         self._security_summary.setObjectName("securitySummaryLabel")
