@@ -348,6 +348,10 @@ class SettingsStore:
 
     def save(self, settings: SmtpSettings) -> str:
         """Write settings.json atomically (the caller holds the lock); return the new revision."""
+        # Under the lock no other write is under way, so a temp file is what a killed writer left.
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
         text = dumps(settings_to_document(settings))
         write_atomically(self.path, text)
         return revision_of(text.encode("utf-8"))

@@ -77,3 +77,12 @@ def test_a_missing_file_has_no_revision_and_a_new_file_is_refused_for_it(config_
     config_service.save(OWN)
     with pytest.raises(SettingsChangedError):
         config_service.save(OWN, expected_revision=None)
+
+
+def test_a_temp_file_left_by_a_killed_writer_is_removed_by_the_next_save(config_service):
+    config_service.save(OWN)
+    stale = config_service.paths.config_dir / ".settings.json.abc123.tmp"
+    stale.write_text('{"half": ')
+    config_service.save(OWN.with_changes(port=2525))
+    assert not stale.exists()
+    assert config_service.load().settings.port == 2525
