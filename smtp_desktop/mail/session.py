@@ -379,15 +379,33 @@ class Client(smtplib.SMTP):
                 sock.settimeout(self.opts.read_timeout)
 
     def getreply(self) -> tuple[int, bytes]:
-        """Read one (possibly multi-line) reply; refuses replies that are not SMTP."""
+        """Read one (possibly multi-line) reply; refuses replies that are not SMTP.
+
+        mail.smtp.timeout bounds the whole reply, not each read: a peer dripping one byte or
+        one continuation line at a time cannot stretch an attempt past the timeout.
+        """
         if self.sock is None:
             raise diagnosis.connection_lost(self.ctx, self.phase, "not connected")
         if self.file is None:
             self.file = self.sock.makefile("rb")
+        deadline = time.monotonic() + self.opts.read_timeout
+        try:
+            return self._read_reply(deadline)
+        finally:
+            with contextlib.suppress(OSError):
+                if self.sock is not None:
+                    self.sock.settimeout(self.opts.read_timeout)
+
+    def _read_reply(self, deadline: float) -> tuple[int, bytes]:
+        assert self.sock is not None and self.file is not None
         parts: list[bytes] = []
         code = -1
         while True:
             self.token.raise_if_cancelled()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise diagnosis.reply_timeout(self.ctx, self.phase)
+            self.sock.settimeout(remaining)
             try:
                 line = self.file.readline(_MAX_LINE + 1)
             except TimeoutError:
