@@ -16,9 +16,11 @@ if TYPE_CHECKING:
     from smtp_desktop.config.paths import AppPaths
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_commands: bool = True) -> argparse.ArgumentParser:
+    """The argument parser; without commands it knows only the global options (the window's
+    path, which then need not import the command-line modules)."""
     parser = argparse.ArgumentParser(
-        prog="smtp-desktop",
+        prog="smtp-desktop", add_help=with_commands,
         description="Configure outgoing SMTP mail. With no command, open the settings window.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--config-dir", metavar="DIR",
@@ -29,9 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true",
                         help="open the window on temporary settings, an in-memory keyring and a "
                              "local outbox (nothing of yours is touched)")
-    from smtp_desktop import cli
+    if with_commands:
+        from smtp_desktop import cli
 
-    cli.add_subcommands(parser)
+        cli.add_subcommands(parser)
     return parser
 
 
@@ -43,13 +46,18 @@ def _configure_logging(verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `smtp-desktop` and `python -m smtp_desktop`; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = build_parser(with_commands=False).parse_known_args(argv)
+    parser = None
+    if rest:  # a command, or --help: the full parser
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    else:
+        args.command = None
     _configure_logging(args.verbose)
     from smtp_desktop.config.paths import resolve_paths
 
     paths = resolve_paths(args.config_dir, args.data_dir)
-    if args.demo and args.command is not None:
+    if args.demo and parser is not None:
         parser.error("--demo opens the window; it takes no command")
     try:
         if args.command is None:

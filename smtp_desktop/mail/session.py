@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import errno
+import functools
 import hmac
 import logging
 import os
@@ -79,6 +80,29 @@ def _text(raw: bytes) -> str:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+@functools.lru_cache(maxsize=16)
+def _tls_context(verify: bool, check_hostname: bool, min_tls: str | None, max_tls: str | None,
+                 cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """A TLS context per configuration, shared by every connection of this process.
+
+    Loading the system trust store takes tens of milliseconds, most of a local send. The trust
+    store variables are part of the key, so a changed SSL_CERT_FILE / SSL_CERT_DIR (as OpenSSL
+    defines them) gets a fresh context.
+    """
+    del cert_file, cert_dir  # only the cache key; create_default_context reads them itself
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif not check_hostname:
+        context.check_hostname = False
+    if min_tls:
+        context.minimum_version = getattr(ssl.TLSVersion, _TLS_VERSIONS[min_tls])
+    if max_tls:
+        context.maximum_version = getattr(ssl.TLSVersion, _TLS_VERSIONS[max_tls])
+    return context
 
 
 class Client(smtplib.SMTP):
@@ -268,18 +292,10 @@ class Client(smtplib.SMTP):
     # ------------------------------------------------------------ TLS
 
     def tls_context(self) -> ssl.SSLContext:
-        # The system trust store: SSL_CERT_FILE / SSL_CERT_DIR are honoured.
-        context = ssl.create_default_context()
-        if not self.verify or self.opts.trust_without_verification:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        elif not self.opts.check_server_identity:
-            context.check_hostname = False
-        if self.opts.min_tls:
-            context.minimum_version = getattr(ssl.TLSVersion, _TLS_VERSIONS[self.opts.min_tls])
-        if self.opts.max_tls:
-            context.maximum_version = getattr(ssl.TLSVersion, _TLS_VERSIONS[self.opts.max_tls])
-        return context
+        verify = self.verify and not self.opts.trust_without_verification
+        return _tls_context(verify, verify and self.opts.check_server_identity,
+                            self.opts.min_tls, self.opts.max_tls,
+                            os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
     def _wrap_tls(self) -> None:
         self.phase = "handshake"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -89,4 +89,9 @@ def run_window(config: ConfigService, **window_options: object) -> int:
     window = SettingsWindow(config, **window_options)  # type: ignore[arg-type]
     window.setWindowIcon(app_icon())
     window.show()
-    return app.exec()
+    code = app.exec()
+    # Delete the window while the application still exists: left to garbage collection at
+    # interpreter exit, PySide may destroy them in the wrong order and crash on the way out.
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    return code

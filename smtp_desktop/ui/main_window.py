@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -52,7 +52,7 @@ from smtp_desktop.config.errors import (
 )
 from smtp_desktop.config.model import DEFAULT_PORT, Service, SmtpSettings, normalize_password
 from smtp_desktop.config.secrets import install_advice
-from smtp_desktop.config.service import ConfigService, DefaultServiceStatus
+from smtp_desktop.config.service import ConfigService, DefaultServiceStatus, PasswordStatus
 from smtp_desktop.config.validation import validate
 from smtp_desktop.ui.keys_editor import KeysEditor
 from smtp_desktop.ui.outbox_panel import HistoryPanel, OutboxPanel
@@ -107,6 +107,7 @@ class SettingsWindow(QMainWindow):
     """Edits SMTP settings through `ConfigService`; `saved` fires after every successful save."""
 
     saved = Signal()
+    keyring_checked = Signal()  # the keyring was asked (after the first paint)
     check_finished = Signal(object)  # the Outcome of a send or probe that was shown
 
     def __init__(self, config: ConfigService, parent: QWidget | None = None, *,
@@ -121,7 +122,8 @@ class SettingsWindow(QMainWindow):
         self._revision: str | None = None
         self._read_only = False
         self._password_stored = False
-        self._keyring_secure = config.keyring_is_secure
+        self._keyring_secure: bool | None = None  # asked after the first paint
+        self.keyring_ready = False
         self._active: _ActiveCheck | None = None
         self._default_service: DefaultServiceStatus | None = None
         self._finding: Finding | None = None
@@ -259,7 +261,7 @@ class SettingsWindow(QMainWindow):
         self._keyring_warning.setObjectName("keyringWarning")
         self._keyring_warning.setWordWrap(True)
         self._keyring_warning.setStyleSheet("color: #b00020;")
-        self._keyring_warning.setVisible(not self._keyring_secure)
+        self._keyring_warning.setVisible(False)
         self._password_note = QLabel()
         self._password_note.setObjectName("passwordNote")
         self._password_note.setWordWrap(True)
@@ -502,7 +504,9 @@ class SettingsWindow(QMainWindow):
         elif result.notice:
             self._set_status(result.notice.splitlines()[0])
         self._refresh_default_service()
-        self._refresh_password_state()
+        self._password_edit.setPlaceholderText("Checking the system keyring…")
+        # Asking the keyring loads its backends and may talk to D-Bus: not before the first paint.
+        QTimer.singleShot(0, self._check_keyring)
         self._update_state()
 
     def _show_notice(self, text: str) -> None:
@@ -547,8 +551,39 @@ class SettingsWindow(QMainWindow):
                     "email service is provisioned here; test emails land in the Outbox tab.")
         self._default_service_label.setText(text)
 
+    def _check_keyring(self) -> None:
+        config, saved = self._config, self._saved_settings
+        worker = Worker(lambda: (config.keyring_is_secure, config.password_status(saved)))
+        worker.signals.succeeded.connect(self._on_keyring_worker_succeeded)
+        worker.signals.errored.connect(self._on_keyring_worker_errored)
+        start_worker(worker)
+
+    def _on_keyring_worker_succeeded(self, result: tuple[bool, PasswordStatus]) -> None:
+        secure, status = result
+        self._keyring_secure = secure
+        self._show_password_state(status)
+        self._mark_keyring_ready()
+
+    def _on_keyring_worker_errored(self, exc: object) -> None:
+        self._keyring_secure = False
+        self._show_password_state(PasswordStatus(None, str(exc)))
+        self._mark_keyring_ready()
+
+    def _mark_keyring_ready(self) -> None:
+        self.keyring_ready = True
+        self._update_state()
+        self.keyring_checked.emit()
+
     def _refresh_password_state(self) -> None:
+        """Re-read whether a password is stored (after Save or Forget)."""
+        if self._keyring_secure is None:
+            self._keyring_secure = self._config.keyring_is_secure
+        self._show_password_state(self._config.password_status(self._saved_settings)
+                                  if self._keyring_secure else PasswordStatus(False))
+
+    def _show_password_state(self, status: PasswordStatus) -> None:
         account = self._saved_settings.password_account
+        self._keyring_warning.setVisible(not self._keyring_secure)
         if not self._keyring_secure:
             self._password_stored = False
             placeholder = "No secure keyring: the password cannot be stored"
@@ -556,7 +591,6 @@ class SettingsWindow(QMainWindow):
                 f"No secure keyring is available. {install_advice()} You can still type a "
                 "password to test with; it is not stored.")
         else:
-            status = self._config.password_status(self._saved_settings)
             self._password_stored = bool(status.stored)
             if status.stored is None:
                 placeholder = "The keyring could not be read: unlock it, then reopen"
@@ -865,7 +899,9 @@ class SettingsWindow(QMainWindow):
         self._set_status(f"{what}…")
         self._result_view.setHtml(f"<p>{what}…</p>")
         self._update_state()
-        start_worker(worker)
+        # Start on the next turn of the event loop, after the busy state has been painted: a
+        # worker starting mid-repaint competes with it for the GIL and stalls the window.
+        QTimer.singleShot(0, partial(start_worker, worker))
 
     def cancel_check(self) -> None:
         """Abandon the running check at once; a result that still arrives is ignored."""

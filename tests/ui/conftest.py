@@ -31,6 +31,7 @@ def make_window(qtbot, config_service):
         window = SettingsWindow(config or config_service)
         qtbot.addWidget(window)
         window.show()
+        qtbot.waitUntil(lambda: window.keyring_ready)  # asked after the first paint
         return window
 
     return make
