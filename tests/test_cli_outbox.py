@@ -334,3 +334,34 @@ def test_serve_process_receives_mail_and_stops_on_a_signal(serve_process, tmp_pa
     assert "process-secret" not in err
     assert ("(interrupted)" in err) is (expected == 130)
     assert [m.subject for m in Outbox(outbox_folder(data_dir)).list()] == ["From another process"]
+
+
+def test_the_apps_own_send_test_delivers_to_outbox_serve_with_a_login(serve, paths, tmp_path,
+                                                                      capsys, monkeypatch):
+    """`outbox serve --auth` as the @own server of `smtp-desktop send-test --password-stdin`."""
+    import io
+
+    from smtp_desktop.app import main
+
+    serving = serve("--port", "0", "--auth", "qa@example.test:outbox-pass")
+    kind, server = serving.start()
+    assert kind == "ready"
+    settings = {"version": 1, "enabled": True, "service": "own",
+                "own": {"host": "127.0.0.1", "port": server.port, "username": "qa@example.test",
+                        "keys": {"mail.smtp.auth": "true",
+                                 "mail.smtp.starttls.enable": "false"}}}
+    source = tmp_path / "own.json"
+    source.write_text(json.dumps(settings))
+    dirs = ["--config-dir", str(paths.config_dir), "--data-dir", str(paths.data_dir)]
+    assert main([*dirs, "import", str(source)]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("outbox-pass\n"))
+    code = main([*dirs, "send-test", "--to", "friend@example.test", "--password-stdin",
+                 "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0, result
+    assert result["ok"] and "delivered_to" not in result  # an @own server, not the embedded one
+    listed = Outbox(outbox_folder(paths.data_dir)).list()
+    assert [(m.subject, m.recipients) for m in listed] == [
+        ("smtp-desktop test email", ("friend@example.test",))]
+    assert serving.stop() == 0
