@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WINDOW_TITLE = "SMTP Configuration"
+KEYRING_CHECK_DELAY_MS = 150
 OFF_NOTE = "SMTP is off: no emails will be sent. You will stop getting emails."
 APP_PASSWORD_NOTE = ("Removed the spaces Google shows in app passwords: they are not part of "
                      "the password.")
@@ -505,8 +506,9 @@ class SettingsWindow(QMainWindow):
             self._set_status(result.notice.splitlines()[0])
         self._refresh_default_service()
         self._password_edit.setPlaceholderText("Checking the system keyring…")
-        # Asking the keyring loads its backends and may talk to D-Bus: not before the first paint.
-        QTimer.singleShot(0, self._check_keyring)
+        # Asking the keyring loads its backends (~100 ms of imports) and may talk to D-Bus: it
+        # waits until the window has painted and settled, then runs in a worker.
+        QTimer.singleShot(KEYRING_CHECK_DELAY_MS, self._check_keyring)
         self._update_state()
 
     def _show_notice(self, text: str) -> None:
