@@ -39,7 +39,7 @@ _MECHANISMS = {"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "NTLM", "DIGEST-MD5"}
 CATALOGUE: tuple[KeySpec, ...] = (
     KeySpec("mail.smtp.auth", KeyType.BOOLEAN, "false",
             "Log in to the server with the username and password.", True),
-    KeySpec("mail.smtp.auth.mechanisms", KeyType.MECHANISM_LIST, "LOGIN PLAIN",
+    KeySpec("mail.smtp.auth.mechanisms", KeyType.MECHANISM_LIST, "PLAIN LOGIN",
             "Space-separated login mechanisms to try, in order (PLAIN, LOGIN, CRAM-MD5).", True),
     KeySpec("mail.smtp.auth.login.disable", KeyType.BOOLEAN, "false",
             "Never use the AUTH LOGIN mechanism.", True),
