@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import pytest
 from PySide6.QtCore import QThreadPool, QTimer
-from PySide6.QtWidgets import QAbstractButton, QLineEdit, QPushButton, QRadioButton, QSpinBox, QTableView
-from support.qt import child
+from PySide6.QtWidgets import QPushButton
+from support.qt import child, load_into
 from support.smtp_servers import Peer, smtp_script
 
 from smtp_desktop.app import main
@@ -233,15 +233,6 @@ def settings_window(qtbot, tmp_path, memory_keyring, monkeypatch):
     window.show()
     yield window
     assert QThreadPool.globalInstance().waitForDone(10_000), "a worker thread is still running"
-
-
-def load_into(window, settings: SmtpSettings) -> None:
-    child(window, QAbstractButton, "smtpEnabledToggle").setChecked(True)
-    child(window, QRadioButton, "serviceOwnRadio").setChecked(True)
-    child(window, QLineEdit, "hostEdit").setText(settings.host)
-    child(window, QSpinBox, "portSpin").setValue(settings.port)
-    child(window, QLineEdit, "usernameEdit").setText(settings.username)
-    child(window, QTableView, "keysTable").model().set_keys(settings.keys)
 
 
 def test_the_window_stays_responsive_while_a_hostile_server_stalls_it(

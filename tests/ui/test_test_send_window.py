@@ -10,12 +10,9 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QRadioButton,
-    QSpinBox,
-    QTableView,
     QTextBrowser,
 )
-from support.qt import child
+from support.qt import child, load_into
 from support.smtp_servers import password_forms
 
 from smtp_desktop.ui.worker import running_workers
@@ -23,17 +20,6 @@ from smtp_desktop.ui.worker import running_workers
 GENEROUS_MS = 20_000
 # A 120 s read timeout: only Cancel can end such an attempt within GENEROUS_MS.
 SILENT_KEYS = {"mail.smtp.timeout": "120000", "mail.from": "qa@example.test"}
-
-
-def load_into(window, settings, password=None):
-    child(window, QAbstractButton, "smtpEnabledToggle").setChecked(True)
-    child(window, QRadioButton, "serviceOwnRadio").setChecked(True)
-    child(window, QLineEdit, "hostEdit").setText(settings.host)
-    child(window, QSpinBox, "portSpin").setValue(settings.port)
-    child(window, QLineEdit, "usernameEdit").setText(settings.username)
-    child(window, QTableView, "keysTable").model().set_keys(settings.keys)
-    if password is not None:
-        child(window, QLineEdit, "passwordEdit").setText(password)
 
 
 def click(qtbot, window, name):
