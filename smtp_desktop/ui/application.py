@@ -49,12 +49,16 @@ def apply_color_scheme(app: QApplication) -> Qt.ColorScheme:
     scheme = requested_color_scheme()
     forced = bool(os.environ.get(COLOR_SCHEME_ENV))
     if forced or scheme is Qt.ColorScheme.Dark:
-        # Fusion honours a palette on every platform, including Xvfb which reports no scheme.
-        app.setStyle("Fusion")
-        app.setPalette(dark_palette() if scheme is Qt.ColorScheme.Dark else light_palette())
+        _set_palette(app, scheme)
     if not forced:
-        app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_color_scheme(app))
+        app.styleHints().colorSchemeChanged.connect(lambda changed: _set_palette(app, changed))
     return scheme
+
+
+def _set_palette(app: QApplication, scheme: Qt.ColorScheme) -> None:
+    # Fusion honours a palette on every platform, including Xvfb which reports no scheme.
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette() if scheme is Qt.ColorScheme.Dark else light_palette())
 
 
 def light_palette() -> QPalette:

@@ -44,3 +44,12 @@ def test_the_colour_scheme_can_be_forced(qapp, monkeypatch, restore_palette, for
     assert scheme is (Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light)
     window_colour = qapp.palette().color(QPalette.ColorRole.Window)
     assert (window_colour.lightness() < 100) is dark
+
+
+def test_a_system_switch_back_to_light_restores_the_light_palette(qapp, monkeypatch,
+                                                                 restore_palette):
+    monkeypatch.delenv(application.COLOR_SCHEME_ENV, raising=False)
+    application._set_palette(qapp, Qt.ColorScheme.Dark)
+    assert qapp.palette().color(QPalette.ColorRole.Window).lightness() < 100
+    application._set_palette(qapp, Qt.ColorScheme.Light)
+    assert qapp.palette().color(QPalette.ColorRole.Window).lightness() > 150
