@@ -124,6 +124,8 @@ class SettingsWindow(QMainWindow):
         self._read_only = False
         self._password_stored = False
         self._keyring_secure: bool | None = None  # asked after the first paint
+        self._password_generation = 0
+        self._port_notice = ""
         self.keyring_ready = False
         self._active: _ActiveCheck | None = None
         self._default_service: DefaultServiceStatus | None = None
@@ -486,12 +488,17 @@ class SettingsWindow(QMainWindow):
     def _load(self) -> None:
         if self._banner:
             self._show_notice(self._banner)
+        self._password_edit.setPlaceholderText("Checking the system keyring…")
+        # Asking the keyring loads its backends (~100 ms of imports) and may talk to D-Bus: it
+        # waits until the window has painted and settled, then runs in a worker.
+        QTimer.singleShot(KEYRING_CHECK_DELAY_MS, self._check_keyring)
         try:
             result = self._config.load()
         except ConfigError as exc:
             self._show_notice(str(exc))
             self._read_only = True
             self._apply(SmtpSettings())
+            self._update_state()
             return
         self._read_only = result.read_only
         if result.notice:
@@ -505,10 +512,6 @@ class SettingsWindow(QMainWindow):
         elif result.notice:
             self._set_status(result.notice.splitlines()[0])
         self._refresh_default_service()
-        self._password_edit.setPlaceholderText("Checking the system keyring…")
-        # Asking the keyring loads its backends (~100 ms of imports) and may talk to D-Bus: it
-        # waits until the window has painted and settled, then runs in a worker.
-        QTimer.singleShot(KEYRING_CHECK_DELAY_MS, self._check_keyring)
         self._update_state()
 
     def _show_notice(self, text: str) -> None:
@@ -521,7 +524,11 @@ class SettingsWindow(QMainWindow):
         (self._own_radio if settings.service is Service.OWN
          else self._testsigma_radio).setChecked(True)
         self._host_edit.setText(settings.host)
-        self._port_spin.setValue(settings.port if 1 <= settings.port <= 65535 else DEFAULT_PORT)
+        in_range = 1 <= settings.port <= 65535
+        self._port_spin.setValue(settings.port if in_range else DEFAULT_PORT)
+        self._port_notice = "" if in_range else (
+            f"The saved port {settings.port} is out of range (1 to 65535); {DEFAULT_PORT} is "
+            "shown instead and will be saved.")
         self._username_edit.setText(settings.username)
         self._password_edit.clear()
         self._password_note.setVisible(False)
@@ -555,15 +562,18 @@ class SettingsWindow(QMainWindow):
 
     def _check_keyring(self) -> None:
         config, saved = self._config, self._saved_settings
-        worker = Worker(lambda: (config.keyring_is_secure, config.password_status(saved)))
+        generation = self._password_generation
+        worker = Worker(lambda: (generation, config.keyring_is_secure,
+                                 config.password_status(saved)))
         worker.signals.succeeded.connect(self._on_keyring_worker_succeeded)
         worker.signals.errored.connect(self._on_keyring_worker_errored)
         start_worker(worker)
 
-    def _on_keyring_worker_succeeded(self, result: tuple[bool, PasswordStatus]) -> None:
-        secure, status = result
+    def _on_keyring_worker_succeeded(self, result: tuple[int, bool, PasswordStatus]) -> None:
+        generation, secure, status = result
         self._keyring_secure = secure
-        self._show_password_state(status)
+        if generation == self._password_generation:  # else a Save or Forget has shown newer
+            self._show_password_state(status)
         self._mark_keyring_ready()
 
     def _on_keyring_worker_errored(self, exc: object) -> None:
@@ -578,6 +588,7 @@ class SettingsWindow(QMainWindow):
 
     def _refresh_password_state(self) -> None:
         """Re-read whether a password is stored (after Save or Forget)."""
+        self._password_generation += 1  # a keyring check still under way is now stale
         if self._keyring_secure is None:
             self._keyring_secure = self._config.keyring_is_secure
         self._show_password_state(self._config.password_status(self._saved_settings)
@@ -643,6 +654,8 @@ class SettingsWindow(QMainWindow):
         for problem in problems:
             by_field.setdefault(problem.field, str(problem) if problem.row is not None
                                 else problem.message)
+        if self._port_notice and self._port_spin.value() == DEFAULT_PORT:
+            by_field.setdefault("port", self._port_notice)
         for field, label in (("host", self._host_error), ("port", self._port_error),
                              ("username", self._username_error), ("keys", self._keys_error)):
             message = by_field.get(field, "")
@@ -669,8 +682,9 @@ class SettingsWindow(QMainWindow):
             except SettingsChangedError as exc:
                 if not self._resolve_changed_underneath(str(exc)):
                     return False
-                result = self._config.save(settings, password or None,
-                                           previous=self._saved_settings)
+                # The password must follow the account named on disk now, not the one loaded.
+                on_disk = self._config.load().settings
+                result = self._config.save(settings, password or None, previous=on_disk)
         except InvalidSettingsError as exc:
             self._show_problems(list(exc.problems))
             self._set_status("Not saved: correct the marked fields first.")
@@ -680,6 +694,7 @@ class SettingsWindow(QMainWindow):
             return False
         self._saved_settings = settings
         self._revision = result.revision
+        self._port_notice = ""
         if not result.password_error:
             self._password_edit.clear()  # a password that was not stored stays in the field
         self._password_note.setVisible(False)

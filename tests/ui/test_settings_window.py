@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from support.qt import child
 
 from smtp_desktop.config.model import Service, SmtpSettings
+from smtp_desktop.ui.main_window import SettingsWindow
 
 PASSWORD = "Sup3r-secret pass!"
 
@@ -446,3 +447,71 @@ def test_every_contract_object_name_exists_exactly_once(window):
 
     for name in OBJECT_NAMES:
         assert len(window.findChildren(QWidget, name)) == 1, name
+
+
+def test_overwriting_a_file_changed_underneath_keeps_the_password_with_its_account(
+        make_window, config_service, memory_keyring, monkeypatch):
+    first = make_window()
+    fill_own(first, username="a@example.com")
+    child(first, QLineEdit, "passwordEdit").setText(PASSWORD)
+    assert first.save()
+    # Another window moves the account (and with it the password) to b@...
+    second = make_window()
+    child(second, QLineEdit, "usernameEdit").setText("b@example.com")
+    assert second.save()
+    # The first window, still on a@..., changes only the port and overwrites.
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Save)
+    child(first, QSpinBox, "portSpin").setValue(2525)
+    assert first.save()
+    assert config_service.load().settings.username == "a@example.com"
+    assert memory_keyring.entries == {("smtp-desktop", "a@example.com@smtp.example.com"): PASSWORD}
+
+
+def test_a_late_keyring_check_does_not_overwrite_what_a_save_showed(make_window, qtbot,
+                                                                  app_paths):
+    import threading
+
+    from support.memory_keyring import MemoryKeyring
+
+    from smtp_desktop.config.secrets import SecretStore
+    from smtp_desktop.config.service import ConfigService
+
+    release = threading.Event()
+
+    class SlowFirstRead(MemoryKeyring):
+        calls = 0
+
+        def get_password(self, service, username):
+            SlowFirstRead.calls += 1
+            if SlowFirstRead.calls == 1:
+                release.wait(20)  # the window's first check, held until after the Save
+            return super().get_password(service, username)
+
+    config = ConfigService(app_paths, SecretStore(SlowFirstRead()))
+    config.save(SmtpSettings(enabled=True, service=Service.OWN, host="smtp.example.com",
+                             username="me@example.com"), PASSWORD)
+    window = SettingsWindow(config)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: SlowFirstRead.calls >= 1)
+    child(window, QLineEdit, "usernameEdit").setText("new@example.com")
+    assert window.save()  # moves the password; the window shows it stored
+    edit = child(window, QLineEdit, "passwordEdit")
+    assert "Stored in the keyring" in edit.placeholderText()
+    with qtbot.waitSignal(window.keyring_checked, timeout=20_000):
+        release.set()
+    assert "Stored in the keyring" in edit.placeholderText()
+    assert child(window, QPushButton, "forgetPasswordButton").isEnabled()
+
+
+def test_a_saved_port_out_of_range_is_reported_not_silently_replaced(make_window, app_paths):
+    app_paths.config_dir.mkdir(parents=True)
+    app_paths.settings_file.write_text(json.dumps({
+        "version": 1, "enabled": True, "service": "own",
+        "own": {"host": "smtp.example.com", "port": 70000, "username": "u@example.com",
+                "keys": {}}}))
+    window = make_window()
+    error = child(window, QLabel, "portError")
+    assert error.isVisible() and "70000" in error.text()
+    child(window, QSpinBox, "portSpin").setValue(2525)
+    assert not error.isVisible()
