@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from smtp_desktop import __version__
 from smtp_desktop.exit_codes import ExitCode
@@ -16,10 +16,24 @@ if TYPE_CHECKING:
     from smtp_desktop.config.paths import AppPaths
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """Usage errors exit 2 as usual; with --json anywhere in the arguments, stdout also gets the
+    one JSON object every command promises, whatever the exit code."""
+
+    json_output = False  # set by main() for this process's arguments
+
+    def error(self, message: str) -> NoReturn:
+        if _ArgumentParser.json_output:
+            from smtp_desktop.cli import report
+
+            report(True, ExitCode.INVALID, f"{self.prog}: {message}")
+        super().error(message)
+
+
 def build_parser(with_commands: bool = True) -> argparse.ArgumentParser:
     """The argument parser; without commands it knows only the global options (the window's
     path, which then need not import the command-line modules)."""
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="smtp-desktop", add_help=with_commands,
         description="Configure outgoing SMTP mail. With no command, open the settings window.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -46,11 +60,13 @@ def _configure_logging(verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `smtp-desktop` and `python -m smtp_desktop`; returns the exit code."""
-    args, rest = build_parser(with_commands=False).parse_known_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    _ArgumentParser.json_output = "--json" in arguments
+    args, rest = build_parser(with_commands=False).parse_known_args(arguments)
     parser = None
     if rest:  # a command, or --help: the full parser
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     else:
         args.command = None
     _configure_logging(args.verbose)

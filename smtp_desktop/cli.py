@@ -19,6 +19,7 @@ from smtp_desktop.config.errors import (
     SettingsFileError,
     SettingsLockedError,
 )
+from smtp_desktop.config.model import SmtpSettings
 from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.config.service import ConfigService
 from smtp_desktop.config.store import settings_to_document
@@ -125,15 +126,22 @@ def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None 
         return handler(args, config, out)
     except ConfigError as exc:
         return out.failed(exc)
+    except OSError as exc:  # a file argument that cannot be read or written
+        return out.done(ExitCode.ENVIRONMENT, f"{exc.strerror or exc}: {exc.filename or ''}")
 
 
 def _load_strict(config: ConfigService) -> Any:
-    """Saved settings for commands that act on them; a damaged file is an error, not defaults."""
-    result = config.load()
+    """Saved settings for commands that act on them. A damaged file is an error that changes
+    nothing (the window, or an import, sets it aside), never silent defaults."""
+    try:
+        result = config.load(set_aside=False)
+    except FutureVersionError:
+        raise
+    except SettingsFileError as exc:
+        raise SettingsFileError(
+            f"{exc} Open the window to set the damaged file aside, or import a good one.") from None
     if result.read_only:
         raise FutureVersionError(result.notice or "settings.json is from a newer version.")
-    if result.corrupt_backup is not None:
-        raise SettingsFileError(result.notice or "settings.json was damaged and set aside.")
     return result
 
 
@@ -215,16 +223,26 @@ def _export(args: argparse.Namespace, config: ConfigService, out: _Output) -> in
 
 def _import(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
     settings = config.read_import(Path(args.file))
-    current = _load_strict(config)
+    try:
+        previous: SmtpSettings | None = _load_strict(config).settings
+    except FutureVersionError:
+        raise
+    except SettingsFileError:
+        previous = None  # a damaged file is what an import repairs; it is set aside first
     password = _read_password_stdin() if args.password_stdin else None
     if args.password_stdin and not password:
         return out.done(ExitCode.INVALID, "No password was given on standard input.")
+    if password and settings.password_account is None:
+        return out.done(ExitCode.INVALID, f"{args.file} has no host and username for the "
+                        "password to belong to; nothing was changed.")
     if password and not config.keyring_is_secure:
         config.secrets.require_secure()  # raises NoSecureKeyringError with advice
     if args.dry_run:
         return out.done(ExitCode.OK, f"{args.file} is valid; nothing was changed (dry run).",
                         dry_run=True, settings=settings_to_document(settings))
-    saved = config.save(settings, password, previous=current.settings)
+    if previous is None:
+        config.load()  # sets the damaged file aside (settings.json.corrupt-<time>)
+    saved = config.save(settings, password, previous=previous)
     if saved.password_error:
         return out.done(ExitCode.ENVIRONMENT, saved.message,
                         settings=settings_to_document(settings))
@@ -252,17 +270,24 @@ def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int
         outcome = failed_outcome(Category.INVALID_INPUT, str(exc))
     else:
         password = _read_password_stdin() if args.password_stdin else None
+        if args.password_stdin and not password:
+            outcome = failed_outcome(Category.INVALID_INPUT,
+                                     "No password was given on standard input.")
+            return _print_check(outcome, out)
         kind = CheckKind.PROBE if args.command == "probe" else CheckKind.SEND_TEST
         request = CheckRequest(kind, settings, password=password,
                                recipient=getattr(args, "to", None),
                                sender=getattr(args, "sender", None))
         outcome = run_check(config, request)
-    code = exit_code_for_outcome(outcome)
+    return _print_check(outcome, out)
+
+
+def _print_check(outcome: Any, out: _Output) -> int:
     if out.as_json:
         print(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
     else:
         _print_outcome(outcome)
-    return int(code)
+    return int(exit_code_for_outcome(outcome))
 
 
 def exit_code_for_outcome(outcome: Any) -> ExitCode:

@@ -255,3 +255,59 @@ def test_import_with_an_unknown_preset_is_invalid(cli, tmp_path):
                 "own": {"preset": "nope", "username": "x"}}
     code, _, err = cli("import", write(tmp_path / "p.json", document))
     assert code == 2 and "nope" in err
+
+
+def test_commands_never_change_a_damaged_settings_file_and_dry_run_changes_nothing(cli, tmp_path):
+    cli.config_dir.mkdir(parents=True)
+    (cli.config_dir / "settings.json").write_text("{broken")
+    for args in (["show", "--json"], ["export", str(tmp_path / "out.json")],
+                 ["import", write(tmp_path / "in.json", SETTINGS), "--dry-run"]):
+        code, _, _ = cli(*args)
+        assert code == (0 if "--dry-run" in args else 2), args
+        assert sorted(p.name for p in cli.config_dir.iterdir()) == ["settings.json"], args
+
+
+def test_import_repairs_a_damaged_settings_file_on_the_first_try(cli, tmp_path):
+    cli.config_dir.mkdir(parents=True)
+    (cli.config_dir / "settings.json").write_text("{broken")
+    code, _, err = cli("import", write(tmp_path / "in.json", SETTINGS))
+    assert code == 0, err
+    assert json.loads((cli.config_dir / "settings.json").read_text())["own"]["host"] == (
+        "smtp.gmail.com")
+    backups = list(cli.config_dir.glob("settings.json.corrupt-*"))
+    assert [b.read_text() for b in backups] == ["{broken"]
+
+
+def test_usage_error_json_on_stdout(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "smtp_desktop", "--config-dir", str(tmp_path),
+                             "send-test", "--json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and "--to" in document["message"]
+
+
+def test_import_with_a_password_but_no_account_is_invalid_and_writes_nothing(cli, ring, tmp_path):
+    testsigma = {"version": 1, "enabled": True, "service": "testsigma",
+                 "own": {"host": "", "port": 587, "username": "", "keys": {}}}
+    code, out, _ = cli("import", write(tmp_path / "t.json", testsigma), "--password-stdin",
+                       "--json", stdin="secret\n")
+    assert code == 2
+    assert "no host and username" in json.loads(out)["message"]
+    assert not (cli.config_dir / "settings.json").exists()
+    assert ring.entries == {}
+
+
+def test_an_unwritable_export_path_is_one_json_error(cli, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, out, _ = cli("export", str(blocker / "x.json"), "--json")
+    assert code == 2
+    assert json.loads(out)["ok"] is False
+
+
+@pytest.mark.parametrize("command", [["send-test", "--to", "qa@example.com"], ["probe"]])
+def test_an_empty_password_on_stdin_is_invalid_input(cli, ring, tmp_path, command):
+    cli("import", write(tmp_path / "in.json", SETTINGS))
+    code, out, _ = cli(*command, "--password-stdin", "--json", stdin="\n")
+    assert code == 2
+    assert json.loads(out)["category"] == "invalid-input"

@@ -48,15 +48,11 @@ class SaveResult:
     password_moved: bool = False
     password_error: str | None = None
     revision: str | None = None
-    kept_existing_password: bool = False  # the new account already had one; nothing moved
 
     @property
     def message(self) -> str:
         if self.password_error:
             return f"Settings saved, but the password was not: {self.password_error}"
-        if self.kept_existing_password:
-            return ("Settings saved; the keyring already holds a password for "
-                    f"{self.settings.password_account}, so that one is used.")
         if self.password_stored:
             return "Settings saved; the password is in the system keyring."
         if self.password_moved:
@@ -86,8 +82,8 @@ class ConfigService:
 
     # ------------------------------------------------------------ settings
 
-    def load(self) -> LoadResult:
-        return self.store.load()
+    def load(self, set_aside: bool = True) -> LoadResult:
+        return self.store.load(set_aside)
 
     def save(self, settings: SmtpSettings, password: str | None = None,
              previous: SmtpSettings | None = None,
@@ -119,18 +115,16 @@ class ConfigService:
         secret = normalize_password(password).value if password else ""
         password_error: str | None = None
         to_store: str | None = None
-        kept_existing = False
         if secret and new_account:
             to_store = secret
         elif secret and not new_account:
             password_error = "enter the host and username first; the password belongs to them."
         elif old_account and new_account and old_account != new_account:
             try:
-                if self.secrets.get(new_account) is not None:
-                    # Another profile's password for that account: never overwrite it.
-                    kept_existing = True
-                else:
-                    to_store = self.secrets.get(old_account)
+                # The rule: the password follows the account. An entry already under the
+                # new account (a crash's leftover, or another profile of the same account) is
+                # replaced, so the file and the keyring always agree.
+                to_store = self.secrets.get(old_account)
             except SecretStoreError as exc:
                 password_error = str(exc)
         stored = False
@@ -150,7 +144,7 @@ class ConfigService:
         log.info("settings saved to %s", self.paths.settings_file)
         return SaveResult(settings, password_stored=stored and bool(secret),
                           password_moved=moved, password_error=password_error,
-                          revision=revision, kept_existing_password=kept_existing)
+                          revision=revision)
 
     # ------------------------------------------------------------ password
 

@@ -218,8 +218,11 @@ def write_atomically(path: Path, text: str) -> None:
 
     A failure at any step leaves the previous file exactly as it was.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SettingsWriteError(f"Could not write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -287,7 +290,11 @@ class SettingsStore:
         """Hold the settings lock, so two processes never interleave a write."""
         import filelock
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsWriteError(
+                f"Could not create {self.path.parent}: {exc.strerror or exc}") from None
         lock = filelock.FileLock(str(self.lock_path),
                                  timeout=self.LOCK_TIMEOUT_S if timeout is None else timeout)
         try:
@@ -313,7 +320,9 @@ class SettingsStore:
         data = self._read_bytes()
         return None if data is None else revision_of(data)
 
-    def load(self) -> LoadResult:
+    def load(self, set_aside: bool = True) -> LoadResult:
+        """Read settings.json. A damaged file is renamed aside (and reported) unless
+        `set_aside` is False, when it raises SettingsFileError and changes nothing."""
         data = self._read_bytes()
         if data is None:
             return LoadResult(SmtpSettings(), exists=False)
@@ -322,11 +331,15 @@ class SettingsStore:
             text = data.decode("utf-8")
             settings = settings_from_document(loads(text, self.path.name), self.path.name)
         except UnicodeDecodeError:
+            if not set_aside:
+                raise SettingsFileError(f"{self.path.name} is not UTF-8 text.") from None
             return self._set_aside(data, f"{self.path.name} is not UTF-8 text")
         except FutureVersionError as exc:
             return LoadResult(SmtpSettings(), exists=True, notice=str(exc), read_only=True,
                               revision=revision)
         except SettingsFileError as exc:
+            if not set_aside:
+                raise
             return self._set_aside(data, str(exc))
         return LoadResult(settings, exists=True, revision=revision)
 

@@ -211,16 +211,3 @@ def test_paths_flag_beats_variable_beats_platform_default(tmp_path):
 def test_document_round_trip_keeps_key_order():
     settings = GMAIL.with_changes(keys=(("z", "1"), ("a", "2"), ("m", "3")))
     assert settings_from_document(settings_to_document(settings)) == settings
-
-
-def test_moving_never_overwrites_a_password_already_stored_for_the_new_account(
-        config_service, memory_keyring):
-    other = GMAIL.with_changes(username="other@gmail.com")
-    memory_keyring.entries[("smtp-desktop", "other@gmail.com@smtp.gmail.com")] = "theirs"
-    config_service.save(GMAIL, PASSWORD)
-    result = config_service.save(other, None, previous=GMAIL)
-    assert result.kept_existing_password and not result.password_moved
-    assert "already holds a password" in result.message
-    assert memory_keyring.entries == {
-        ("smtp-desktop", "other@gmail.com@smtp.gmail.com"): "theirs",
-        ("smtp-desktop", "me@gmail.com@smtp.gmail.com"): PASSWORD}
