@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import logging
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,16 +116,22 @@ class HistoryLog:
             raise ValueError("The history limit must be at least 1.")
         self.path = Path(path)
         self.limit = limit
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"HistoryLog({str(self.path)!r}, limit={self.limit})"
 
+    def _lock(self) -> Any:
+        """A lock file beside the log: every writer, in any thread or process (the window and
+        the CLI at once, or a cancelled check still finishing), appends and trims in turn."""
+        import filelock
+
+        return filelock.FileLock(str(self.path.with_name(f".{self.path.name}.lock")), timeout=10)
+
     def append(self, record: HistoryRecord) -> None:
         """Add one record; the oldest ones go when there are more than `limit`."""
         line = json.dumps(record.to_json(), ensure_ascii=False) + "\n"
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock():
             text = self._read_text()
             existing = _lines(text)
             if len(existing) + 1 > self.limit:
@@ -140,8 +145,8 @@ class HistoryLog:
 
     def records(self) -> list[HistoryRecord]:
         """The last `limit` records, oldest first; damaged lines are skipped and logged."""
-        with self._lock:
-            lines = _lines(self._read_text())
+        # No lock needed: trimming replaces the file atomically and appends are whole lines.
+        lines = _lines(self._read_text())
         found: list[HistoryRecord] = []
         for number, line in enumerate(lines, start=1):
             try:
@@ -155,7 +160,9 @@ class HistoryLog:
 
     def clear(self) -> None:
         """Forget every record."""
-        with self._lock, contextlib.suppress(FileNotFoundError):
+        if not self.path.parent.is_dir():
+            return
+        with self._lock(), contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
     def _read_text(self) -> str:
