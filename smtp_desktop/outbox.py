@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smtp_desktop.config.consistency import is_loopback
+
 if TYPE_CHECKING:  # email and mailbox stay off the start-up path
     import mailbox
     import socket
@@ -268,19 +270,6 @@ def _iso_date(date_header: str, arrived: float) -> str:
 
 
 # -------------------------------------------------------------------- the server
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this computer can reach: localhost, 127.0.0.0/8, ::1."""
-    import ipaddress
-
-    name = host.strip().strip("[]")
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 class _StoringHandler:

@@ -45,7 +45,7 @@ def port_problem(port: int) -> str | None:
 
 def key_problems(keys: tuple[tuple[str, str], ...]) -> list[Problem]:
     problems: list[Problem] = []
-    seen: dict[str, int] = {}
+    duplicates = {p.row: p for p in duplicate_key_problems(keys)}
     for row, (key, value) in enumerate(keys):
         name = key.strip()
         if not name:
@@ -54,11 +54,9 @@ def key_problems(keys: tuple[tuple[str, str], ...]) -> list[Problem]:
         if name != key or any(c.isspace() for c in name):
             problems.append(Problem("keys", f"The key '{key}' cannot contain spaces.", row))
             continue
-        if name in seen:
-            problems.append(
-                Problem("keys", f"'{name}' is already set in row {seen[name] + 1}.", row))
+        if row in duplicates:
+            problems.append(duplicates[row])
             continue
-        seen[name] = row
         if any(c in value for c in "\r\n"):
             problems.append(Problem("keys", f"The value of {name} cannot contain line breaks.", row))
             continue
@@ -87,15 +85,16 @@ def validate_own(settings: SmtpSettings) -> list[Problem]:
 
 
 def duplicate_key_problems(keys: tuple[tuple[str, str], ...]) -> list[Problem]:
+    """Rows repeating an earlier row's key: settings.json holds keys as a JSON object, where
+    a repeated name would lose a row."""
     first_row: dict[str, int] = {}
     problems = []
     for row, (key, _) in enumerate(keys):
-        name = key.strip()
-        if name in first_row:
+        if key in first_row:
             problems.append(
-                Problem("keys", f"'{name}' is already set in row {first_row[name] + 1}.", row))
+                Problem("keys", f"'{key}' is already set in row {first_row[key] + 1}.", row))
         else:
-            first_row[name] = row
+            first_row[key] = row
     return problems
 
 
