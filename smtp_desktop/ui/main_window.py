@@ -77,7 +77,6 @@ APP_PASSWORD_NOTE = ("Removed the spaces Google shows in app passwords: they are
 class _ActiveCheck:
     worker: Worker
     cancel: Any  # smtp_desktop.mail.CancelToken, imported lazily
-    kind: CheckKind
 
 
 def _error_label(name: str) -> QLabel:
@@ -911,7 +910,7 @@ class SettingsWindow(QMainWindow):
         worker = Worker(partial(run_check, self._config, request, token))
         worker.signals.succeeded.connect(self._on_worker_succeeded)
         worker.signals.errored.connect(self._on_worker_errored)
-        self._active = _ActiveCheck(worker, token, kind)
+        self._active = _ActiveCheck(worker, token)
         what = "Sending a test email" if kind is CheckKind.SEND_TEST else "Testing the connection"
         self._set_status(f"{what}…")
         self._result_view.setHtml(f"<p>{what}…</p>")
