@@ -6,6 +6,7 @@ control characters (which could inject headers or SMTP commands), ASCII only.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from smtp_desktop.mail.options import configured_security, format_server
 from smtp_desktop.mail.transcript import printable
 
 if TYPE_CHECKING:
+    from email.headerregistry import BaseHeader
     from email.message import EmailMessage
 
 TEST_SUBJECT = "smtp-desktop test email"
@@ -95,21 +97,58 @@ def build_test_message(settings: SmtpSettings, recipient: str | None, *,
         raise InvalidInputError("The host or username contains a line break or control character.",
                                 advice="Enter the host and username on one line.")
     now = localtime()
+    date = format_datetime(now)
     security = _SECURITY_NAMES[configured_security(settings)]
-    message = EmailMessage()
-    message["From"] = from_header
-    message["To"] = to_address
-    message["Subject"] = TEST_SUBJECT
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid("smtp-desktop", domain=from_address.rsplit("@", 1)[1])
-    message.set_content(
+    body = (
         "This is a test email from smtp-desktop.\n"
         "\n"
         f"Server:   {format_server(settings.host, settings.port)}\n"
         f"Security: {security}\n"
         f"User:     {settings.username or '(no login)'}\n"
-        f"Sent:     {format_datetime(now)}\n"
+        f"Sent:     {date}\n"
         "\n"
         "If you can read this, outgoing mail from this computer works.\n"
     )
+    message = EmailMessage()
+    # Values that are plain ASCII are stored as they are (set_raw): parsing them through the
+    # header registry would give the same bytes at a millisecond per message. Anything else
+    # (a display name, non-ASCII text) goes through the registry to be encoded properly.
+    headers = (("From", from_header), ("To", to_address), ("Subject", TEST_SUBJECT),
+               ("Date", date),
+               ("Message-ID", make_msgid("smtp-desktop", domain=from_address.rsplit("@", 1)[1])))
+    for name, value in headers:
+        if (name == "From" and value != from_address) or not value.isascii():
+            message[name] = value
+        else:
+            message.set_raw(name, value)
+    _set_text_body(message, body)
     return message
+
+
+@functools.cache
+def _text_body_headers() -> tuple[BaseHeader, ...]:
+    """The headers set_content gives a short ASCII text body, parsed once per process.
+
+    Parsed header objects are immutable; sharing them spares every message the header
+    registry's parsing, both here and each time the generator asks for the content type.
+    """
+    from email.policy import default
+
+    return tuple(default.header_factory(name, value) for name, value in (
+        ("Content-Type", 'text/plain; charset="utf-8"'), ("Content-Transfer-Encoding", "7bit"),
+        ("MIME-Version", "1.0")))
+
+
+def _set_text_body(message: EmailMessage, body: str) -> None:
+    """message.set_content(body), with the common case (short ASCII lines) done directly.
+
+    The headers and payload are the ones set_content chooses for such a body: text/plain,
+    charset utf-8, 7bit. Other bodies go through set_content, which picks the encoding.
+    """
+    lines = body.splitlines()
+    if not body.isascii() or any(len(line) > message.policy.max_line_length for line in lines):
+        message.set_content(body)
+        return
+    for header in _text_body_headers():
+        message[header.name] = header
+    message.set_payload("\n".join(lines) + "\n")

@@ -121,22 +121,25 @@ def _envelope(opts: ConnectionOptions, message: Message, envelope_from: str | No
 
     from smtp_desktop.mail.session import Envelope
 
-    for name, value in message.items():
-        if _INJECTED_LINE.search(str(value)) or _INJECTED_LINE.search(name):
+    # raw_items(): the stored values, without parsing each one through the header registry.
+    headers = [(name, str(value)) for name, value in message.raw_items()]
+    for name, value in headers:
+        if _INJECTED_LINE.search(value) or _INJECTED_LINE.search(name):
             raise InvalidInputError(
                 f"The message header {printable(name)!r} contains a line break.",
                 advice="Remove line breaks from the message headers.")
     if envelope_from is None:
         envelope_from = opts.envelope_from
     if envelope_from is None:
-        header_from = message.get("From")
+        header_from = next((value for name, value in headers if name.lower() == "from"), None)
         if not header_from:
             raise InvalidInputError("The message has no From address.",
                                     advice="Add a From header, or the key mail.from.")
-        envelope_from = str(header_from)
+        envelope_from = header_from
     sender = bare_address(envelope_from, "envelope sender")
     if recipients is None:
-        found = getaddresses([str(v) for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])])
+        found = getaddresses([value for name, value in headers
+                              if name.lower() in ("to", "cc", "bcc")])
         recipients = [address for _, address in found if address]
     targets = tuple(bare_address(r, "recipient") for r in recipients)
     if not targets:

@@ -108,3 +108,32 @@ def test_control_characters_anywhere_in_a_recipient_are_refused(char, position):
 
     with pytest.raises(InvalidInputError):
         build_test_message(settings("user@example.test"), bad)
+
+
+def _built_the_standard_way(message):  # type: ignore[no-untyped-def]
+    """The same message assembled with plain header assignment and set_content."""
+    from email.message import EmailMessage
+
+    reference = EmailMessage()
+    for name in ("From", "To", "Subject", "Date", "Message-ID"):
+        reference[name] = str(message[name])
+    reference.set_content(message.get_content())
+    return reference
+
+
+@pytest.mark.parametrize(("username", "keys"), [
+    ("user@example.test", {}),
+    ("user@example.test", {"mail_from": "Jörg Müller <key@example.test>"}),
+    ("user@example.test", {"mail_from": '"Doe, John" <key@example.test>'}),
+    ("ünïcode-login", {"mail_from": "key@example.test"}),
+    ("user@" + "a" * 60 + ".example.test", {}),
+])
+def test_test_message_bytes_match_the_standard_construction(username, keys):
+    message = build_test_message(settings(username, **keys), "to@example.test")
+
+    wire = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    reference = _built_the_standard_way(message)
+
+    assert wire == reference.as_bytes(policy=reference.policy.clone(linesep="\r\n"))
+    assert message.get_content_type() == "text/plain"
+    assert message.get_content_charset() == "utf-8"
