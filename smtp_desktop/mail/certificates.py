@@ -8,6 +8,7 @@ few fields it needs straight from the DER encoding. It never decides trust; Open
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -117,20 +118,24 @@ def _name(data: bytes, start: int, end: int) -> tuple[str, list[tuple[str, str]]
     return ", ".join(f"{key}={value}" for key, value in pairs), pairs
 
 
+_TIME_FORMS = {_UTC_TIME: 13, _GENERALIZED_TIME: 15}  # YYMMDDHHMMSSZ, YYYYMMDDHHMMSSZ
+
+
 def _time(tag: int, raw: bytes) -> str:
     text = raw.decode("ascii")
+    if tag not in _TIME_FORMS:
+        raise CertificateParseError("unknown time type")
+    if len(text) != _TIME_FORMS[tag] or not text.endswith("Z") or not text[:-1].isdigit():
+        raise CertificateParseError(f"bad time {text!r}")
+    if tag == _UTC_TIME:
+        # RFC 5280: two-digit years 50-99 are 19xx, 00-49 are 20xx.
+        two_digits = int(text[:2])
+        text = str((1900 if two_digits >= 50 else 2000) + two_digits) + text[2:]
     try:
-        if tag == _UTC_TIME:
-            moment = dt.datetime.strptime(text, "%y%m%d%H%M%SZ")
-            # RFC 5280: two-digit years 50-99 are 19xx, 00-49 are 20xx (strptime pivots at 69).
-            year = moment.year % 100
-            moment = moment.replace(year=(1900 if year >= 50 else 2000) + year)
-        elif tag == _GENERALIZED_TIME:
-            moment = dt.datetime.strptime(text, "%Y%m%d%H%M%SZ")
-        else:
-            raise CertificateParseError("unknown time type")
+        moment = dt.datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]),
+                             int(text[10:12]), int(text[12:14]))
     except ValueError as exc:
-        raise CertificateParseError(f"bad time {text!r}") from exc
+        raise CertificateParseError(f"bad time {raw.decode('ascii')!r}") from exc
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -148,8 +153,12 @@ def _alt_names(data: bytes, start: int, end: int) -> list[str]:
     return names
 
 
+@functools.lru_cache(maxsize=32)
 def parse_der(der: bytes) -> CertificateInfo:
-    """Describe a DER-encoded X.509 certificate; raises CertificateParseError when malformed."""
+    """Describe a DER-encoded X.509 certificate; raises CertificateParseError when malformed.
+
+    Cached: a server presents the same certificate on every connection.
+    """
     try:
         return _parse(der)
     except CertificateParseError:

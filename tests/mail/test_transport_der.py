@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.smtp_servers import self_signed_pems, trustme_pems
 
-from smtp_desktop.mail.certificates import CertificateParseError, parse_der
+from smtp_desktop.mail.certificates import CertificateParseError, _time, parse_der
 
 
 def der_of(pem: bytes) -> bytes:
@@ -82,3 +82,25 @@ def test_corrupted_certificate_is_read_or_refused_cleanly(index, value):
     except CertificateParseError:
         return
     assert isinstance(info.subject, str) and isinstance(info.names, tuple)
+
+
+@pytest.mark.parametrize(("tag", "text", "expected"), [
+    (0x17, "500101000000Z", "1950-01-01T00:00:00Z"),  # RFC 5280: 50-99 are 19xx
+    (0x17, "491231235959Z", "2049-12-31T23:59:59Z"),  # ... and 00-49 are 20xx
+    (0x18, "30000101000000Z", "3000-01-01T00:00:00Z"),
+])
+def test_validity_times_follow_rfc_5280(tag, text, expected):
+    assert _time(tag, text.encode("ascii")) == expected
+
+
+@pytest.mark.parametrize(("tag", "text"), [
+    (0x17, "991332000000Z"),  # month 13
+    (0x17, "99123100000Z"),  # one digit short
+    (0x17, "9912310000+0"),
+    (0x18, "2024013100000 Z"),
+    (0x18, "202401310000000"),  # no Z
+    (0x13, "20240131000000Z"),  # not a time type
+])
+def test_bad_validity_times_are_parse_errors(tag, text):
+    with pytest.raises(CertificateParseError):
+        _time(tag, text.encode("ascii"))
