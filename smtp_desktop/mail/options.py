@@ -6,6 +6,7 @@ STARTTLS is used when offered, and every wait is finite.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from smtp_desktop.config.keys import BY_NAME, is_ip_address, is_used, parse_bool
@@ -84,8 +85,13 @@ def _text(settings: SmtpSettings, name: str) -> str | None:
     return value.strip() or None if value is not None else None
 
 
+@functools.lru_cache(maxsize=16)
 def options_from_settings(settings: SmtpSettings) -> ConnectionOptions:
-    """Validate `settings` for connecting; raises InvalidInputError naming the first problem."""
+    """Validate `settings` for connecting; raises InvalidInputError naming the first problem.
+
+    Settings and options are immutable, so repeated attempts with the same settings share one
+    result (a failure is not cached: it is raised again).
+    """
     problems: list[str] = []
     if message := host_problem(settings.host):
         problems.append(message)
