@@ -2,9 +2,11 @@
 
     /work/venv/bin/python benchmarks/bench_startup.py [--rounds N]
 
-Each round starts, in rotating order, four fresh processes (benchmarks/_window_child.py):
+Each round starts, in rotating order, five fresh processes (benchmarks/_window_child.py):
 `bare` (QApplication + empty QWidget: the baseline), `text` (the same plus a label, a line
-edit and a button, for information: the first text paint initialises fonts), `app`
+edit and a button, for information: the first text paint initialises fonts), `kinds` (one
+widget of each kind the settings window shows, in plain PySide6 without any app code: what
+the window's content costs in the bindings, a floor for this content), `app`
 (create_application + SettingsWindow) and `main` (the real entry point,
 smtp_desktop.app.main). Each shows its window, waits for the first paint and one more idle turn
 of the event loop, and exits. QT_QPA_PLATFORM=offscreen, a private HOME and config folder,
@@ -30,7 +32,7 @@ from pathlib import Path
 import _bench
 
 TARGET_RATIO = 1.5
-MODES = ("bare", "text", "app", "main")
+MODES = ("bare", "text", "kinds", "app", "main")
 MARKS = ("interpreter", "imported", "built", "first_paint", "idle")
 CHILD = str(_bench.BENCH_DIR / "_window_child.py")
 # Heavy modules that should not be imported before the first paint.
@@ -160,6 +162,9 @@ def main() -> int:
                         "vs bare", f"target <= {TARGET_RATIO}x"], rows))
     paired = [a / b for a, b in zip(idle["app"], idle["bare"], strict=False)]
     print(f"\npaired per-round ratio app/bare: {_bench.summarize(paired).text('x', 2)}")
+    over_floor = [a / b for a, b in zip(idle["main"], idle["kinds"], strict=False)]
+    print(f"paired per-round ratio main/kinds (the app over its content's floor): "
+          f"{_bench.summarize(over_floor).text('x', 2)}")
 
     print("\nmilestones, median ms since launch:")
     rows = [[mode] + [f"{_bench.summarize(marks[mode][k]).median:.0f}" for k in MARKS]
