@@ -26,12 +26,13 @@ _EXPORTS = {
     "probe": "transport",
     "send_message": "transport",
     "send_test_email": "transport",
+    "warm_up": "transport",
 }
 
 __all__ = [
     "ADVICE", "APP_PASSWORD_HELP", "CancelToken", "Category", "CertificateInfo",
     "InvalidInputError", "MailError", "Outcome", "ProbeInfo", "TlsInfo", "build_test_message",
-    "failed_outcome", "probe", "send_message", "send_test_email",
+    "failed_outcome", "probe", "send_message", "send_test_email", "warm_up",
 ]
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         probe,
         send_message,
         send_test_email,
+        warm_up,
     )
 
 

@@ -125,6 +125,11 @@ def build_test_message(settings: SmtpSettings, recipient: str | None, *,
     return message
 
 
+def warm_up() -> None:
+    """Parse the shared body headers now rather than during the first test message."""
+    _text_body_headers()
+
+
 @functools.cache
 def _text_body_headers() -> tuple[BaseHeader, ...]:
     """The headers set_content gives a short ASCII text body, parsed once per process.

@@ -105,6 +105,16 @@ def _tls_context(verify: bool, check_hostname: bool, min_tls: str | None, max_tl
     return context
 
 
+def tls_context(verify: bool = True, check_hostname: bool = True, min_tls: str | None = None,
+                max_tls: str | None = None) -> ssl.SSLContext:
+    """The shared TLS context for these choices and the trust store the environment names.
+
+    With no arguments: the default one, which verifies the certificate and the host name.
+    """
+    return _tls_context(verify, check_hostname, min_tls, max_tls,
+                        os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
 class Client(smtplib.SMTP):
     """smtplib.SMTP with our own socket handling (cancel, timeouts) and a transcript.
 
@@ -293,9 +303,8 @@ class Client(smtplib.SMTP):
 
     def tls_context(self) -> ssl.SSLContext:
         verify = self.verify and not self.opts.trust_without_verification
-        return _tls_context(verify, verify and self.opts.check_server_identity,
-                            self.opts.min_tls, self.opts.max_tls,
-                            os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        return tls_context(verify, verify and self.opts.check_server_identity,
+                           self.opts.min_tls, self.opts.max_tls)
 
     def _wrap_tls(self) -> None:
         self.phase = "handshake"

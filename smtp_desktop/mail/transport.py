@@ -99,6 +99,26 @@ def probe(settings: SmtpSettings, password: str | None, *,
     return _attempt(settings, password, cancel, probing=True)
 
 
+def warm_up() -> None:
+    """Load what a first connection needs, ahead of it: smtplib, ssl, the email package and the
+    default TLS context (loading a system trust store takes tens of milliseconds).
+
+    The window runs this in a worker once it has settled, so the first Send test email or
+    probe does not pay for it, and a click does not wait for imports.
+    """
+    import importlib
+
+    from smtp_desktop.mail import message, session
+
+    for module in ("email.generator", "email.utils"):  # the message and envelope use them
+        importlib.import_module(module)
+    message.warm_up()
+    try:
+        session.tls_context()
+    except (OSError, ValueError) as exc:  # the first real check diagnoses it properly
+        log.info("TLS context not prepared ahead: %s", exc)
+
+
 # ---------------------------------------------------------------- internals
 
 

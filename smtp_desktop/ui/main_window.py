@@ -109,6 +109,7 @@ class SettingsWindow(QMainWindow):
     saved = Signal()
     keyring_checked = Signal()  # the keyring was asked (after the first paint)
     check_finished = Signal(object)  # the Outcome of a send or probe that was shown
+    transport_warmed = Signal()  # the transport's modules and TLS context are loaded
 
     def __init__(self, config: ConfigService, parent: QWidget | None = None, *,
                  outbox: Outbox | None = None, history: HistoryLog | None = None,
@@ -581,9 +582,23 @@ class SettingsWindow(QMainWindow):
         self._mark_keyring_ready()
 
     def _mark_keyring_ready(self) -> None:
+        first = not self.keyring_ready
         self.keyring_ready = True
         self._update_state()
         self.keyring_checked.emit()
+        if first:
+            self._warm_up_transport()
+
+    def _warm_up_transport(self) -> None:
+        """Load the transport in a worker now, so the first check does not wait for imports."""
+        from smtp_desktop import mail
+
+        worker = Worker(mail.warm_up)
+        worker.signals.succeeded.connect(self._on_transport_warmed)
+        start_worker(worker)
+
+    def _on_transport_warmed(self, _result: object) -> None:
+        self.transport_warmed.emit()
 
     def _refresh_password_state(self) -> None:
         """Re-read whether a password is stored (after Save or Forget)."""

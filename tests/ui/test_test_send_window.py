@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtWidgets import (
     QAbstractButton,
     QLabel,
@@ -162,3 +162,22 @@ def test_an_invalid_default_service_file_is_reported_not_replaced_by_the_outbox(
         click(qtbot, window, "sendTestButton")
     assert blocker.args[0].category.value == "not-provisioned"
     assert "default-service.json" in blocker.args[0].message
+
+
+def test_the_transport_is_warmed_up_once_in_a_worker_after_the_keyring_check(
+        make_window, qtbot, monkeypatch):
+    import threading
+
+    from smtp_desktop import mail
+
+    warmed_on: list[int] = []
+    monkeypatch.setattr(mail, "warm_up", lambda: warmed_on.append(threading.get_ident()))
+
+    window = make_window()
+    qtbot.waitUntil(lambda: len(warmed_on) > 0)
+    with qtbot.waitSignal(window.keyring_checked):
+        window._check_keyring()  # a reload asks the keyring again; that does not warm up again
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0)
+
+    assert len(warmed_on) == 1
+    assert warmed_on[0] != threading.get_ident()  # not on the GUI thread
