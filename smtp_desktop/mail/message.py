@@ -115,7 +115,9 @@ def build_test_message(settings: SmtpSettings, recipient: str | None, *,
     # (a display name, non-ASCII text) goes through the registry to be encoded properly.
     headers = (("From", from_header), ("To", to_address), ("Subject", TEST_SUBJECT),
                ("Date", date),
-               ("Message-ID", make_msgid("smtp-desktop", domain=from_address.rsplit("@", 1)[1])))
+               # No idstring: a Message-ID that fits in 78 columns is written as it is, while a
+               # longer one is parsed again to be "folded" (it cannot be), 0.2 ms per message.
+               ("Message-ID", make_msgid(domain=from_address.rsplit("@", 1)[1])))
     for name, value in headers:
         if (name == "From" and value != from_address) or not value.isascii():
             message[name] = value
