@@ -37,6 +37,7 @@ _MAX_LINE = 8192  # smtplib's limit for one reply line
 _MAX_REPLY_LINES = 500
 _WRITE_CHUNK = 64 * 1024
 _SLICE = 0.05  # how often a connection that is still opening checks for cancel
+_DEADLINE_SLACK = 0.01  # a reply may outlast mail.smtp.timeout by at most this (seconds)
 _REPLY_LINE = re.compile(r"(\d{3})([ -]|$)(.*)", re.DOTALL)
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EAGAIN, 10035}
@@ -103,6 +104,12 @@ def _tls_context(verify: bool, check_hostname: bool, min_tls: str | None, max_tl
     if max_tls:
         context.maximum_version = getattr(ssl.TLSVersion, _TLS_VERSIONS[max_tls])
     return context
+
+
+def _set_timeout(sock: socket.socket, seconds: float) -> None:
+    """sock.settimeout(seconds), skipped when it is already set (each change is a system call)."""
+    if sock.gettimeout() != seconds:
+        sock.settimeout(seconds)
 
 
 def tls_context(verify: bool = True, check_hostname: bool = True, min_tls: str | None = None,
@@ -387,7 +394,7 @@ class Client(smtplib.SMTP):
             self.transcript.client(data.decode("ascii", "replace").rstrip("\r\n"))
         self._shown = None
         sock = self.sock
-        sock.settimeout(self.opts.write_timeout)
+        _set_timeout(sock, self.opts.write_timeout)
         view = memoryview(data)
         try:
             # mail.smtp.writetimeout bounds each write, not the whole message, so a large
@@ -401,7 +408,7 @@ class Client(smtplib.SMTP):
             raise diagnosis.connection_lost(self.ctx, self.phase, exc.strerror or str(exc)) from None
         finally:
             with contextlib.suppress(OSError):
-                sock.settimeout(self.opts.read_timeout)
+                _set_timeout(sock, self.opts.read_timeout)
 
     def getreply(self) -> tuple[int, bytes]:
         """Read one (possibly multi-line) reply; refuses replies that are not SMTP.
@@ -419,7 +426,7 @@ class Client(smtplib.SMTP):
         finally:
             with contextlib.suppress(OSError):
                 if self.sock is not None:
-                    self.sock.settimeout(self.opts.read_timeout)
+                    _set_timeout(self.sock, self.opts.read_timeout)
 
     def _read_reply(self, deadline: float) -> tuple[int, bytes]:
         assert self.sock is not None and self.file is not None
@@ -430,7 +437,11 @@ class Client(smtplib.SMTP):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise diagnosis.reply_timeout(self.ctx, self.phase)
-            self.sock.settimeout(remaining)
+            # Shorten the socket's timeout to what is left of the deadline once that matters;
+            # lines that follow at once (most replies) cost no system call.
+            current = self.sock.gettimeout()
+            if current is None or remaining < current - _DEADLINE_SLACK:
+                self.sock.settimeout(remaining)
             try:
                 line = self.file.readline(_MAX_LINE + 1)
             except TimeoutError:
