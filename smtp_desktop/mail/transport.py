@@ -141,13 +141,7 @@ def _envelope(opts: ConnectionOptions, message: Message, envelope_from: str | No
 
     from smtp_desktop.mail.session import Envelope
 
-    # raw_items(): the stored values, without parsing each one through the header registry.
-    headers = [(name, str(value)) for name, value in message.raw_items()]
-    for name, value in headers:
-        if _INJECTED_LINE.search(value) or _INJECTED_LINE.search(name):
-            raise InvalidInputError(
-                f"The message header {printable(name)!r} contains a line break.",
-                advice="Remove line breaks from the message headers.")
+    headers = [(name, _header_text(message, name, value)) for name, value in message.raw_items()]
     if envelope_from is None:
         envelope_from = opts.envelope_from
     if envelope_from is None:
@@ -177,6 +171,33 @@ def _envelope(opts: ConnectionOptions, message: Message, envelope_from: str | No
                                 advice="Check the message headers for invalid characters.") \
             from None
     return Envelope(sender, targets, buffer.getvalue())
+
+
+def _header_text(message: Message, name: str, value: object) -> str:
+    """A header's value as the policy reads it: unfolded, with encoded words decoded.
+
+    Raises InvalidInputError when the header would put a new line on the wire: a stored value
+    whose next line does not start with white space (the generator writes each line as it is),
+    or a decoded value that holds a line break (an encoded word can hide one). Values that need
+    no decoding are not parsed, which keeps the header registry off the common path.
+    """
+    if hasattr(value, "name"):  # a header object: its text is already unfolded and decoded
+        text = str(value)
+    else:
+        lines = str(value).splitlines()  # the same split the generator makes when writing it
+        if any(line[:1] not in (" ", "\t") for line in lines[1:]):
+            raise _injected(name)
+        text = "".join(lines)
+        if "=?" in text:
+            text = str(message.policy.header_fetch_parse(name, str(value)))
+    if _INJECTED_LINE.search(text) or _INJECTED_LINE.search(name):
+        raise _injected(name)
+    return text
+
+
+def _injected(name: str) -> InvalidInputError:
+    return InvalidInputError(f"The message header {printable(name)!r} contains a line break.",
+                             advice="Remove line breaks from the message headers.")
 
 
 def _check_login(opts: ConnectionOptions, password: str | None, probing: bool) -> bool:

@@ -325,3 +325,51 @@ def test_a_server_echoing_the_login_cannot_leak_it(scripted_server_factory, asse
     assert outcome.category is Category.AUTH
     assert "S: 535 5.7.8 password <redacted> is wrong" in outcome.transcript
     assert_no_leak(outcome, USERNAME, PASSWORD)
+
+
+def _parsed(raw: bytes) -> EmailMessage:
+    import email
+    import email.policy
+
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def test_a_parsed_message_with_folded_headers_is_sent_as_it_was_folded(plain_server):
+    message = _parsed(b"From: A Rather Long Display Name\r\n <me@example.test>\r\n"
+                      b"To: a@example.test,\r\n b@example.test\r\n"
+                      b"Cc: =?utf-8?q?J=C3=B6rg?= <c@example.test>\r\n"
+                      b"Subject: folded\r\n\r\nbody\r\n")
+
+    outcome = send_message(plain_server.settings(), PASSWORD, message)
+
+    assert outcome.ok, outcome
+    [received] = plain_server.received
+    assert received.mail_from == "me@example.test"
+    assert received.rcpt_tos == ("a@example.test", "b@example.test", "c@example.test")
+    assert str(received.message["Cc"]) == "Jörg <c@example.test>"
+
+
+@pytest.mark.parametrize("make", [
+    # An encoded word can carry CR LF; a long header is refolded and writes it out literally.
+    lambda: _parsed(b"From: me@example.test\r\nTo: a@example.test\r\nSubject: =?utf-8?q?"
+                    + b"x" * 60 + b"?= =?utf-8?q?=0D=0ABcc=3A_victim=40example=2Etest?=\r\n\r\nb\r\n"),
+    lambda: _raw_header("Subject", "hello\r\nBcc: victim@example.test"),
+    lambda: _raw_header("Subject", "hello\u2028Bcc: victim@example.test"),  # a line break too
+    lambda: _raw_header("X-Note", "hello\r\n\r\nbody injected"),
+], ids=["encoded-crlf", "raw-crlf", "raw-unicode-line-separator", "raw-blank-line"])
+def test_a_header_that_would_start_a_new_line_is_refused_before_connecting(plain_server, make):
+    outcome = send_message(plain_server.settings(), PASSWORD, make())
+
+    assert outcome.category is Category.INVALID_INPUT, outcome
+    assert "line break" in outcome.message
+    assert plain_server.received == []
+    assert not any(line.startswith(("C: ", "S: ")) for line in outcome.transcript)
+
+
+def _raw_header(name: str, value: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "me@example.test"
+    message["To"] = "a@example.test"
+    message.set_raw(name, value)
+    message.set_content("body\n")
+    return message
