@@ -85,13 +85,18 @@ def _text(settings: SmtpSettings, name: str) -> str | None:
     return value.strip() or None if value is not None else None
 
 
-@functools.lru_cache(maxsize=16)
 def options_from_settings(settings: SmtpSettings) -> ConnectionOptions:
     """Validate `settings` for connecting; raises InvalidInputError naming the first problem.
 
     Settings and options are immutable, so repeated attempts with the same settings share one
-    result (a failure is not cached: it is raised again).
+    result (a failure is not cached: it is raised again). The port's type is part of the key:
+    True == 1 and 587.0 == 587, but only an int is a valid port.
     """
+    return _options(settings, type(settings.port))
+
+
+@functools.lru_cache(maxsize=16)
+def _options(settings: SmtpSettings, _port_type: type) -> ConnectionOptions:
     problems: list[str] = []
     if message := host_problem(settings.host):
         problems.append(message)

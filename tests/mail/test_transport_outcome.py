@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smtp_desktop.config.model import Service, SmtpSettings
-from smtp_desktop.mail import ADVICE, Category, Outcome, failed_outcome
+from smtp_desktop.mail import ADVICE, Category, InvalidInputError, Outcome, failed_outcome
 
 SEND_KEYS = {"ok", "category", "message", "advice", "elapsed_ms", "server", "security",
              "unused_keys", "transcript"}
@@ -53,3 +53,12 @@ def test_ipv6_server_is_bracketed():
     outcome = failed_outcome(Category.DISABLED, settings=SmtpSettings(host="::1", port=25))
 
     assert outcome.server == "[::1]:25"
+
+
+@pytest.mark.parametrize("lookalike", [True, 1.0])
+def test_a_port_equal_to_a_valid_one_but_not_an_int_is_refused_even_after_the_valid_one(lookalike):
+    from smtp_desktop.mail.options import options_from_settings
+
+    assert options_from_settings(SmtpSettings(host="smtp.example.test", port=1)).port == 1
+    with pytest.raises(InvalidInputError):
+        options_from_settings(SmtpSettings(host="smtp.example.test", port=lookalike))
