@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThreadPool
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -13,6 +13,7 @@ from smtp_desktop.config.service import ConfigService
 from smtp_desktop.resource_files import resource_path
 
 COLOR_SCHEME_ENV = "SMTP_DESKTOP_COLOR_SCHEME"
+WORKER_EXIT_WAIT_MS = 2000  # how long quitting waits for workers still running
 
 
 def app_icon() -> QIcon:
@@ -94,6 +95,9 @@ def run_window(config: ConfigService, **window_options: object) -> int:
     window.setWindowIcon(app_icon())
     window.show()
     code = app.exec()
+    # Let workers still running (a keyring check, the transport warm-up; a check was cancelled
+    # by closeEvent) finish while their Qt objects exist, but never hold the exit for long.
+    QThreadPool.globalInstance().waitForDone(WORKER_EXIT_WAIT_MS)
     # Delete the window while the application still exists: left to garbage collection at
     # interpreter exit, PySide may destroy them in the wrong order and crash on the way out.
     window.deleteLater()

@@ -591,9 +591,7 @@ class SettingsWindow(QMainWindow):
 
     def _warm_up_transport(self) -> None:
         """Load the transport in a worker now, so the first check does not wait for imports."""
-        from smtp_desktop import mail
-
-        worker = Worker(mail.warm_up)
+        worker = Worker(_warm_up_transport)
         worker.signals.succeeded.connect(self._on_transport_warmed)
         start_worker(worker)
 
@@ -1028,6 +1026,13 @@ class SettingsWindow(QMainWindow):
                 return
         self.cancel_check()
         event.accept()
+
+
+def _warm_up_transport() -> None:
+    # Looked up here, on the worker's thread: even naming mail.warm_up imports the transport.
+    from smtp_desktop import mail
+
+    mail.warm_up()
 
 
 def _help_html() -> str:

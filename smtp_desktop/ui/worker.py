@@ -34,11 +34,17 @@ class Worker(QRunnable):
             result = self._function()
         except Exception as exc:  # reported to the GUI thread, never lost
             log.exception("worker failed")
-            self.signals.errored.emit(exc)
+            self._emit("errored", exc)
         else:
-            self.signals.succeeded.emit(result)
+            self._emit("succeeded", result)
         finally:
-            self.signals.finished.emit()
+            self._emit("finished")
+
+    def _emit(self, name: str, *args: object) -> None:
+        try:
+            getattr(self.signals, name).emit(*args)
+        except RuntimeError:  # the application is shutting down: nobody is left to tell
+            log.debug("worker finished after its signals were deleted")
 
 
 _running: set[Worker] = set()
