@@ -38,6 +38,7 @@ _MAX_REPLY_LINES = 500
 _WRITE_CHUNK = 64 * 1024
 _SLICE = 0.05  # how often a connection that is still opening checks for cancel
 _DEADLINE_SLACK = 0.01  # a reply may outlast mail.smtp.timeout by at most this (seconds)
+_READ_SIZE = 16 * 1024  # one TLS record
 _REPLY_LINE = re.compile(r"(\d{3})([ -]|$)(.*)", re.DOTALL)
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EAGAIN, 10035}
@@ -110,6 +111,48 @@ def _set_timeout(sock: socket.socket, seconds: float) -> None:
     """sock.settimeout(seconds), skipped when it is already set (each change is a system call)."""
     if sock.gettimeout() != seconds:
         sock.settimeout(seconds)
+
+
+class _LineReader:
+    """Reads reply lines from a socket; every wait is bounded by the reply's deadline.
+
+    A file from socket.makefile() gives each read the socket's whole timeout, so a peer sending
+    one byte at a time could stretch a single line without end.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = bytearray()
+
+    def readline(self, limit: int, deadline: float) -> bytes:
+        """The next line with its line end, at most `limit` bytes; b"" once the peer has closed.
+
+        Raises TimeoutError when `deadline` (time.monotonic()) passes first.
+        """
+        while True:
+            end = self._buffer.find(b"\n", 0, limit)
+            if end >= 0 or len(self._buffer) >= limit:
+                size = end + 1 if end >= 0 else limit
+                line = bytes(self._buffer[:size])
+                del self._buffer[:size]
+                return line
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the reply did not complete in time")
+            # Shorten the socket's timeout to what is left once that matters; the first read of
+            # a reply, and data that is already waiting, cost no extra system call.
+            current = self._sock.gettimeout()
+            if current is None or remaining < current - _DEADLINE_SLACK:
+                self._sock.settimeout(remaining)
+            chunk = self._sock.recv(_READ_SIZE)
+            if not chunk:
+                line = bytes(self._buffer)
+                self._buffer.clear()
+                return line
+            self._buffer += chunk
+
+    def close(self) -> None:  # smtplib.SMTP.close() closes its file
+        self._buffer.clear()
 
 
 def tls_context(verify: bool = True, check_hostname: bool = True, min_tls: str | None = None,
@@ -419,7 +462,7 @@ class Client(smtplib.SMTP):
         if self.sock is None:
             raise diagnosis.connection_lost(self.ctx, self.phase, "not connected")
         if self.file is None:
-            self.file = self.sock.makefile("rb")
+            self.file = _LineReader(self.sock)
         deadline = time.monotonic() + self.opts.read_timeout
         try:
             return self._read_reply(deadline)
@@ -434,16 +477,8 @@ class Client(smtplib.SMTP):
         code = -1
         while True:
             self.token.raise_if_cancelled()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise diagnosis.reply_timeout(self.ctx, self.phase)
-            # Shorten the socket's timeout to what is left of the deadline once that matters;
-            # lines that follow at once (most replies) cost no system call.
-            current = self.sock.gettimeout()
-            if current is None or remaining < current - _DEADLINE_SLACK:
-                self.sock.settimeout(remaining)
             try:
-                line = self.file.readline(_MAX_LINE + 1)
+                line = self.file.readline(_MAX_LINE + 1, deadline)
             except TimeoutError:
                 raise diagnosis.reply_timeout(self.ctx, self.phase) from None
             except OSError as exc:
