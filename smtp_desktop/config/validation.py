@@ -98,13 +98,36 @@ def duplicate_key_problems(keys: tuple[tuple[str, str], ...]) -> list[Problem]:
     return problems
 
 
+def unsavable_text_problems(settings: SmtpSettings) -> list[Problem]:
+    """Fields holding text that UTF-8 cannot encode (an unpaired surrogate, which a JSON
+    "\\ud800" escape or a clipboard can produce): settings.json could not be written."""
+    def unsavable(text: str) -> bool:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+
+    message = "The {} contains a character that cannot be saved (an unpaired surrogate)."
+    problems = [Problem(field, message.format(field)) for field, text in
+                (("host", settings.host), ("username", settings.username)) if unsavable(text)]
+    problems.extend(Problem("keys", message.format(f"key in row {row + 1}"), row)
+                    for row, (key, value) in enumerate(settings.keys)
+                    if unsavable(key) or unsavable(value))
+    return problems
+
+
 def validate(settings: SmtpSettings) -> list[Problem]:
     """Every problem that stops these settings from being saved.
 
     The @own fields are checked only when SMTP is enabled and the service is @own; otherwise
-    they are kept as they are, possibly incomplete. Duplicate keys are refused always:
-    settings.json holds the keys as a JSON object, so saving one would lose a row.
+    they are kept as they are, possibly incomplete. Refused always, because saving would fail
+    or lose data: duplicate keys (settings.json holds the keys as a JSON object, so one row
+    would be lost) and text that cannot be encoded.
     """
+    unsavable = unsavable_text_problems(settings)
+    if unsavable:
+        return unsavable
     if settings.enabled and settings.service is Service.OWN:
         return validate_own(settings)
     return duplicate_key_problems(settings.keys)

@@ -392,6 +392,31 @@ def test_repeated_keys_are_refused_rather_than_saved_with_a_row_lost(tmp_path, e
     assert not config.paths.settings_file.exists()
 
 
+@pytest.mark.parametrize(("enabled", "field"), [(True, "username"), (False, "username"),
+                                               (True, "key"), (False, "host")])
+def test_text_that_utf8_cannot_encode_is_refused_rather_than_crashing_the_save(
+        tmp_path, enabled, field):
+    """Found by these tests: a lone surrogate (JSON "\\ud800") validated, then save() raised
+    UnicodeEncodeError. It is a validation message now, whether SMTP is on or off."""
+    lone = "me\ud800"
+    settings = SmtpSettings(
+        enabled=enabled, service=Service.OWN, port=587,
+        host=lone if field == "host" else "smtp.example.com",
+        username=lone if field == "username" else "me@example.com",
+        keys=(("mail.from", lone),) if field == "key" else ())
+    config = service_in(tmp_path)
+    with pytest.raises(InvalidSettingsError, match="unpaired surrogate"):
+        config.save(settings)
+    assert not config.paths.settings_file.exists()
+
+    document = valid_document()
+    document["own"]["username"] = lone
+    source = tmp_path / "import.json"
+    source.write_text(json.dumps(document), encoding="utf-8")  # ASCII: "\\ud800" escaped
+    with pytest.raises(InvalidSettingsError, match="unpaired surrogate"):
+        config.read_import(source)
+
+
 def test_generators_reach_the_interesting_paths(tmp_path):
     """The generated files must include ones that load, ones refused, and imports through a
     preset that succeed; otherwise the properties above would pass without looking at much."""
