@@ -56,6 +56,7 @@ from smtp_desktop.config.service import ConfigService, DefaultServiceStatus, Pas
 from smtp_desktop.config.validation import validate
 from smtp_desktop.ui.keys_editor import KeysEditor
 from smtp_desktop.ui.outbox_panel import HistoryPanel, OutboxPanel
+from smtp_desktop.ui.status_label import StatusLabel
 from smtp_desktop.ui.worker import Worker, start_worker
 
 if TYPE_CHECKING:
@@ -299,9 +300,8 @@ class SettingsWindow(QMainWindow):
         column.addWidget(self._build_test_box())
 
         buttons = QHBoxLayout()
-        self._status_label = QLabel()
+        self._status_label = StatusLabel()
         self._status_label.setObjectName("statusLabel")
-        self._status_label.setWordWrap(True)
         self._status_label.setAccessibleName("Status")
         buttons.addWidget(self._status_label, 1)
         self._revert_button = QPushButton("Re&vert")

@@ -515,3 +515,20 @@ def test_a_saved_port_out_of_range_is_reported_not_silently_replaced(make_window
     assert error.isVisible() and "70000" in error.text()
     child(window, QSpinBox, "portSpin").setValue(2525)
     assert not error.isVisible()
+
+
+def test_a_long_status_keeps_the_status_line_one_line_high_and_its_whole_text(window):
+    """A status line that wraps grows and shrinks with each message, and every change of
+    height re-lays out and repaints the whole form (8-10 ms as a check starts or ends)."""
+    label = child(window, QLabel, "statusLabel")
+    layout = label.parentWidget().layout()
+    layout.activate()
+    height = label.height()
+    message = "Test failed (timeout): " + "the server said nothing at all, " * 30
+
+    label.setText(message)
+    layout.activate()
+
+    assert label.height() == height
+    assert label.text() == message
+    assert label.toolTip() == message
