@@ -55,6 +55,17 @@ class _Target:
     service: str  # for the history: "own", "testsigma" or "local-outbox"
 
 
+def warm_up() -> None:
+    """Load, ahead of a first check, what it needs: the transport (`mail.warm_up`) and the file
+    lock the history writer takes. The window runs this in a worker once it has settled."""
+    import importlib
+
+    from smtp_desktop import mail
+
+    importlib.import_module("filelock")
+    mail.warm_up()
+
+
 def run_check(config: ConfigService, request: CheckRequest,
               cancel: CancelToken | None = None) -> Outcome:
     """Run a test send or probe, record it in the history, and return its outcome.

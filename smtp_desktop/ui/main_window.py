@@ -110,7 +110,7 @@ class SettingsWindow(QMainWindow):
     saved = Signal()
     keyring_checked = Signal()  # the keyring was asked (after the first paint)
     check_finished = Signal(object)  # the Outcome of a send or probe that was shown
-    transport_warmed = Signal()  # the transport's modules and TLS context are loaded
+    transport_warmed = Signal()  # what a first check needs is loaded (checks.warm_up)
 
     def __init__(self, config: ConfigService, parent: QWidget | None = None, *,
                  outbox: Outbox | None = None, history: HistoryLog | None = None,
@@ -1030,9 +1030,9 @@ class SettingsWindow(QMainWindow):
 
 def _warm_up_transport() -> None:
     # Looked up here, on the worker's thread: even naming mail.warm_up imports the transport.
-    from smtp_desktop import mail
+    from smtp_desktop import checks
 
-    mail.warm_up()
+    checks.warm_up()
 
 
 def _help_html() -> str:

@@ -41,3 +41,13 @@ def test_warm_up_prepares_the_context_a_default_connection_uses(monkeypatch, tmp
     assert prepared.misses == before.misses + 1  # the warm-up built it...
     assert session._tls_context.cache_info().hits == prepared.hits + 1  # ...the client reused it
     assert context.verify_mode.name == "CERT_REQUIRED" and context.check_hostname
+
+
+def test_checks_warm_up_loads_what_a_first_check_needs_and_importing_does_not():
+    code = ("import sys; from smtp_desktop import checks; "
+            "wanted = ('smtplib', 'ssl', 'email.generator', 'filelock'); "
+            "before = [m for m in wanted if m in sys.modules]; checks.warm_up(); "
+            "print(before, [m for m in wanted if m not in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "[] []"
