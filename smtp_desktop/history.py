@@ -100,12 +100,18 @@ def record_from_outcome(kind: Any, service: Any, outcome: Any,
         time=time or now_utc(),
         kind=str(_value(kind)),
         service=str(_value(service)),
-        server=str(outcome.server),
-        recipient=recipient,
+        server=_storable(str(outcome.server)),
+        recipient=None if recipient is None else _storable(recipient),
         ok=bool(outcome.ok),
         category=None if category is None else str(_value(category)),
         elapsed_ms=float(outcome.elapsed_ms),
     )
+
+
+def _storable(text: str) -> str:
+    """`text` with anything UTF-8 cannot encode (a lone surrogate, e.g. from a command-line
+    argument that was not valid UTF-8) written as a visible escape such as \\udcff."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class HistoryLog:

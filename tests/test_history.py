@@ -220,3 +220,15 @@ def test_now_utc_is_iso_8601_utc_with_milliseconds():
     parsed = dt.datetime.fromisoformat(text)
     assert parsed.utcoffset() == dt.timedelta(0)
     assert text.endswith("+00:00") and len(text.split(".")[1]) == len("123+00:00")
+
+
+def test_a_recipient_utf8_cannot_encode_is_recorded_as_a_visible_escape(log):
+    """Found in review: `send-test --to` with bytes that are not UTF-8 reaches Python as a lone
+    surrogate, and append() raised UnicodeEncodeError after the check had run."""
+    entry = record_from_outcome(CheckKind.SEND_TEST, Service.OWN,
+                                outcome(False, Category.INVALID_INPUT), recipient="a\udcffb@x.test")
+
+    log.append(entry)
+
+    [stored] = log.records()
+    assert stored.recipient == "a\\udcffb@x.test"

@@ -98,22 +98,28 @@ def duplicate_key_problems(keys: tuple[tuple[str, str], ...]) -> list[Problem]:
     return problems
 
 
-def unsavable_text_problems(settings: SmtpSettings) -> list[Problem]:
-    """Fields holding text that UTF-8 cannot encode (an unpaired surrogate, which a JSON
-    "\\ud800" escape or a clipboard can produce): settings.json could not be written."""
-    def unsavable(text: str) -> bool:
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
+def _unsavable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
-    message = "The {} contains a character that cannot be saved (an unpaired surrogate)."
-    problems = [Problem(field, message.format(field)) for field, text in
-                (("host", settings.host), ("username", settings.username)) if unsavable(text)]
-    problems.extend(Problem("keys", message.format(f"key in row {row + 1}"), row)
+
+_UNSAVABLE = "The {} contains a character that cannot be saved (an unpaired surrogate)."
+
+
+def unsavable_text_problems(settings: SmtpSettings,
+                            extra: tuple[tuple[str, str], ...] = ()) -> list[Problem]:
+    """Fields holding text that UTF-8 cannot encode (an unpaired surrogate, which a JSON
+    "\\ud800" escape or a mis-decoded argument can produce): the file could not be written.
+    `extra` adds (field, text) pairs, e.g. the default service's sender."""
+    fields = (("host", settings.host), ("username", settings.username), *extra)
+    problems = [Problem(field, _UNSAVABLE.format(field)) for field, text in fields
+                if _unsavable(text)]
+    problems.extend(Problem("keys", _UNSAVABLE.format(f"key in row {row + 1}"), row)
                     for row, (key, value) in enumerate(settings.keys)
-                    if unsavable(key) or unsavable(value))
+                    if _unsavable(key) or _unsavable(value))
     return problems
 
 
@@ -134,6 +140,9 @@ def validate(settings: SmtpSettings) -> list[Problem]:
 
 
 def validate_default_service(service: DefaultService) -> list[Problem]:
+    unsavable = unsavable_text_problems(service.as_settings(), (("sender", service.sender),))
+    if unsavable:
+        return unsavable
     problems = validate_own(service.as_settings())
     if not service.sender:
         problems.append(Problem("sender", "Enter the sender address, e.g. noreply@example.com."))

@@ -174,23 +174,30 @@ def _envelope(opts: ConnectionOptions, message: Message, envelope_from: str | No
 
 
 def _header_text(message: Message, name: str, value: object) -> str:
-    """A header's value as the policy reads it: unfolded, with encoded words decoded.
+    """A header's value unfolded, for reading addresses from it.
 
     Raises InvalidInputError when the header would put a new line on the wire: a stored value
     whose next line does not start with white space (the generator writes each line as it is),
-    or a decoded value that holds a line break (an encoded word can hide one). Values that need
-    no decoding are not parsed, which keeps the header registry off the common path.
+    or one whose encoded words decode to a line break (a long header is refolded from the
+    decoded text). Addresses are read from the text as written: an encoded word is not an
+    address (RFC 2047, section 5). Values with no encoded words are not parsed at all, which
+    keeps the header registry off the common path.
     """
     if hasattr(value, "name"):  # a header object: its text is already unfolded and decoded
-        text = str(value)
+        text = decoded = str(value)
     else:
         lines = str(value).splitlines()  # the same split the generator makes when writing it
         if any(line[:1] not in (" ", "\t") for line in lines[1:]):
             raise _injected(name)
-        text = "".join(lines)
+        text = decoded = "".join(lines)
         if "=?" in text:
-            text = str(message.policy.header_fetch_parse(name, str(value)))
-    if _INJECTED_LINE.search(text) or _INJECTED_LINE.search(name):
+            try:
+                decoded = str(message.policy.header_fetch_parse(name, str(value)))
+            except Exception as exc:  # the email package's parser fails in many ways on junk
+                raise InvalidInputError(
+                    f"The message header {printable(name)!r} could not be read: {exc}.",
+                    advice="Check the message headers for malformed encoded words.") from None
+    if _INJECTED_LINE.search(decoded) or _INJECTED_LINE.search(name):
         raise _injected(name)
     return text
 

@@ -25,12 +25,24 @@ class StatusLabel(QLabel):
         self.setToolTip(text)
         self.setAccessibleDescription(text)
 
+    def clear(self) -> None:
+        self.setText("")
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self._line_height())
+
     def minimumSizeHint(self) -> QSize:
-        return QSize(0, super().minimumSizeHint().height())
+        return QSize(0, self._line_height())
+
+    def _line_height(self) -> int:
+        """One line, even for a message holding line breaks."""
+        margins = self.contentsMargins()
+        return self.fontMetrics().height() + margins.top() + margins.bottom() + 2 * self.margin()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         area = self.contentsRect()
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+        one_line = " ".join(self.text().split())
+        shown = self.fontMetrics().elidedText(one_line, Qt.TextElideMode.ElideRight,
                                               area.width())
         painter = QPainter(self)
         self.style().drawItemText(painter, area, int(self.alignment()), self.palette(),

@@ -366,6 +366,19 @@ def test_a_header_that_would_start_a_new_line_is_refused_before_connecting(plain
     assert not any(line.startswith(("C: ", "S: ")) for line in outcome.transcript)
 
 
+@pytest.mark.parametrize("to", [
+    "=?utf-8?q?evil=40x.test?=, good@example.test",  # an encoded word is not an address
+    "=?@",  # junk the email package's parser fails on
+])
+def test_addresses_hidden_in_encoded_words_or_junk_are_refused_as_invalid_input(plain_server, to):
+    message = _parsed(b"From: me@example.test\r\nTo: " + to.encode() + b"\r\nSubject: s\r\n\r\nb\r\n")
+
+    outcome = send_message(plain_server.settings(), PASSWORD, message)
+
+    assert outcome.category is Category.INVALID_INPUT, outcome
+    assert plain_server.received == []
+
+
 def _raw_header(name: str, value: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = "me@example.test"

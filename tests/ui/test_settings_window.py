@@ -532,3 +532,17 @@ def test_a_long_status_keeps_the_status_line_one_line_high_and_its_whole_text(wi
     assert label.height() == height
     assert label.text() == message
     assert label.toolTip() == message
+
+
+def test_a_status_with_line_breaks_stays_one_line_and_clear_empties_the_tooltip(window):
+    label = child(window, QLabel, "statusLabel")
+    layout = label.parentWidget().layout()
+    layout.activate()
+    height = label.height()
+
+    label.setText("Not saved:\nthe file changed\nunderneath")
+    layout.activate()
+    assert label.height() == height
+
+    label.clear()
+    assert label.text() == "" and label.toolTip() == ""
