@@ -6,31 +6,9 @@ import os
 import subprocess
 import sys
 
-QUIT_AFTER_START = """
-import sys
-from pathlib import Path
-from PySide6.QtCore import QTimer
-from smtp_desktop.config.paths import AppPaths
-from smtp_desktop.config.service import ConfigService
-from smtp_desktop.ui import application
-
-app = application.create_application([])
-QTimer.singleShot(300, app.quit)
-root = Path(sys.argv[1])
-sys.exit(application.run_window(ConfigService(AppPaths(root / "c", root / "d"))))
-"""
-
-
-def test_window_opens_and_quits_with_exit_code_0(tmp_path):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    result = subprocess.run([sys.executable, "-c", QUIT_AFTER_START, str(tmp_path)], env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert "shared QObject was deleted directly" not in result.stderr
-
-
-QUIT_WHILE_A_WORKER_RUNS = """
+# argv: the folder for settings and data, when to quit (ms), and how long the transport warm-up
+# takes (s; 0 leaves the real one in place).
+OPEN_AND_QUIT = """
 import sys, time
 from pathlib import Path
 from PySide6.QtCore import QTimer
@@ -39,19 +17,33 @@ from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.config.service import ConfigService
 from smtp_desktop.ui import application
 
-smtp_desktop.mail.warm_up = lambda: time.sleep(0.8)  # still running when the app quits
+root, quit_ms, warm_up_s = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+if warm_up_s:
+    smtp_desktop.mail.warm_up = lambda: time.sleep(warm_up_s)
 app = application.create_application([])
-QTimer.singleShot(400, app.quit)
-root = Path(sys.argv[1])
+QTimer.singleShot(quit_ms, app.quit)
 sys.exit(application.run_window(ConfigService(AppPaths(root / "c", root / "d"))))
 """
 
 
-def test_quitting_while_a_worker_runs_lets_it_finish_quietly(tmp_path):
+def open_and_quit(folder, quit_ms: int, warm_up_s: float = 0) -> subprocess.CompletedProcess:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    result = subprocess.run([sys.executable, "-c", QUIT_WHILE_A_WORKER_RUNS, str(tmp_path)],
-                            env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", OPEN_AND_QUIT, str(folder), str(quit_ms), str(warm_up_s)],
+        env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_window_opens_and_quits_with_exit_code_0(tmp_path):
+    result = open_and_quit(tmp_path, quit_ms=300)
+
+    assert result.returncode == 0, result.stderr
+    assert "shared QObject was deleted directly" not in result.stderr
+
+
+def test_quitting_while_a_worker_runs_lets_it_finish_quietly(tmp_path):
+    result = open_and_quit(tmp_path, quit_ms=400, warm_up_s=0.8)  # still warming up at quit
+
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "Error calling Python override" not in result.stderr
