@@ -324,7 +324,6 @@ def main() -> int:
         original_show = main_window.SettingsWindow.show
 
         def show(self: main_window.SettingsWindow) -> None:
-
             mark("built")
             watch(self)
             original_show(self)
