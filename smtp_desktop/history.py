@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from smtp_desktop.config.paths import HISTORY_FILE
+
 log = logging.getLogger(__name__)
 
-FILE_NAME = "history.jsonl"  # below the data folder
+FILE_NAME = HISTORY_FILE  # below the data folder
 DEFAULT_LIMIT = 200
 KIND_SEND_TEST = "send-test"
 KIND_PROBE = "probe"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smtp_desktop.config.consistency import is_loopback
+from smtp_desktop.config.paths import OUTBOX_FOLDER
 
 if TYPE_CHECKING:  # email and mailbox stay off the start-up path
     import mailbox
@@ -33,7 +34,7 @@ if TYPE_CHECKING:  # email and mailbox stay off the start-up path
 
 log = logging.getLogger(__name__)
 
-FOLDER_NAME = "outbox"  # below the data folder
+FOLDER_NAME = OUTBOX_FOLDER  # below the data folder
 DEFAULT_PORT = 2525  # what `outbox serve` listens on unless told otherwise
 ENVELOPE_FROM_HEADER = "X-Outbox-Envelope-From"
 ENVELOPE_TO_HEADER = "X-Outbox-Envelope-To"

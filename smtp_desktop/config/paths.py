@@ -12,6 +12,8 @@ CONFIG_DIR_ENV = "SMTP_DESKTOP_CONFIG_DIR"
 DATA_DIR_ENV = "SMTP_DESKTOP_DATA_DIR"
 SETTINGS_FILE = "settings.json"
 DEFAULT_SERVICE_FILE = "default-service.json"
+OUTBOX_FOLDER = "outbox"  # below the data folder
+HISTORY_FILE = "history.jsonl"  # below the data folder
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,14 @@ class AppPaths:
     @property
     def default_service_file(self) -> Path:
         return self.config_dir / DEFAULT_SERVICE_FILE
+
+    @property
+    def outbox_folder(self) -> Path:
+        return self.data_dir / OUTBOX_FOLDER
+
+    @property
+    def history_file(self) -> Path:
+        return self.data_dir / HISTORY_FILE
 
 
 def resolve_paths(

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
 )
 
 from smtp_desktop.config.keys import CATALOGUE
-from smtp_desktop.config.keys_text import KeysTextError, merge_keys, parse_keys_text
 from smtp_desktop.ui.keys_model import KEY_COLUMN, KeysTableModel
 
 
@@ -121,6 +119,10 @@ class KeysEditor(QWidget):
 
     def paste_text(self, text: str) -> bool:
         """Add or update rows from `text`; conflicting values are replaced only after asking."""
+        from PySide6.QtWidgets import QMessageBox  # pasting is not on the start-up path
+
+        from smtp_desktop.config.keys_text import KeysTextError, merge_keys, parse_keys_text
+
         try:
             pasted = parse_keys_text(text)
         except KeysTextError as exc:

@@ -7,14 +7,13 @@ reads files or the keyring itself, and every network operation runs in a worker.
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -42,7 +40,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from smtp_desktop.checks import CheckKind, CheckRequest, run_check
 from smtp_desktop.config.errors import (
     ConfigError,
     InvalidSettingsError,
@@ -60,6 +57,9 @@ from smtp_desktop.ui.status_label import StatusLabel
 from smtp_desktop.ui.worker import Worker, start_worker
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent
+
+    from smtp_desktop.checks import CheckKind
     from smtp_desktop.config.consistency import Finding
     from smtp_desktop.config.presets import Preset
     from smtp_desktop.history import HistoryLog
@@ -330,8 +330,11 @@ class SettingsWindow(QMainWindow):
         self._side_tabs = QTabWidget()
         self._side_tabs.setObjectName("sideTabs")
         self._side_tabs.addTab(self._help_pane, "&Help")
-        self._outbox_panel = OutboxPanel(self._outbox_service())
-        self._history_panel = HistoryPanel(self._history_service())
+        # The outbox and history modules load when their tab is first shown, not at start-up.
+        outbox_folder = (self._outbox.folder if self._outbox is not None
+                         else self._config.paths.outbox_folder)
+        self._outbox_panel = OutboxPanel(self._outbox_service, outbox_folder)
+        self._history_panel = HistoryPanel(self._history_service)
         self._side_tabs.addTab(self._outbox_panel, "&Outbox")
         self._side_tabs.addTab(self._history_panel, "Histor&y")
         self._side_tabs.currentChanged.connect(self._on_side_tabs_current_changed)
@@ -452,8 +455,8 @@ class SettingsWindow(QMainWindow):
         self._forget_button.clicked.connect(self._on_forget_button_clicked)
         self._save_button.clicked.connect(self.save)
         self._revert_button.clicked.connect(self.revert)
-        self._send_button.clicked.connect(partial(self.start_check, CheckKind.SEND_TEST))
-        self._probe_button.clicked.connect(partial(self.start_check, CheckKind.PROBE))
+        self._send_button.clicked.connect(self._on_send_button_clicked)
+        self._probe_button.clicked.connect(self._on_probe_button_clicked)
         self._cancel_button.clicked.connect(self.cancel_check)
         self._transcript_toggle.toggled.connect(self._on_transcript_toggle_toggled)
         self._copy_transcript_button.clicked.connect(self._on_copy_transcript_clicked)
@@ -461,17 +464,17 @@ class SettingsWindow(QMainWindow):
     # ================================================================ loading and state
 
     def _outbox_service(self) -> Outbox:
-        from smtp_desktop.outbox import Outbox, outbox_folder
+        from smtp_desktop.outbox import Outbox
 
         if self._outbox is None:
-            self._outbox = Outbox(outbox_folder(self._config.paths.data_dir))
+            self._outbox = Outbox(self._config.paths.outbox_folder)
         return self._outbox
 
     def _history_service(self) -> HistoryLog:
-        from smtp_desktop.history import HistoryLog, history_file
+        from smtp_desktop.history import HistoryLog
 
         if self._history is None:
-            self._history = HistoryLog(history_file(self._config.paths.data_dir))
+            self._history = HistoryLog(self._config.paths.history_file)
         return self._history
 
     def _on_side_tabs_current_changed(self, _index: int) -> None:
@@ -718,6 +721,8 @@ class SettingsWindow(QMainWindow):
 
     def _resolve_changed_underneath(self, reason: str) -> bool:
         """Ask whether to overwrite a settings file changed underneath; True means overwrite."""
+        from PySide6.QtWidgets import QMessageBox  # dialogs are not on the start-up path
+
         answer = QMessageBox.question(
             self, "Settings changed elsewhere",
             f"{reason}\n\nSave: overwrite it with the settings in this window.\n"
@@ -816,9 +821,9 @@ class SettingsWindow(QMainWindow):
         parts = []
         if preset.notice:
             colour = "#b00020" if preset.auth.value == "oauth2-only" else "#8a5300"
-            parts.append(f"<p style='color:{colour}'><b>{html.escape(preset.notice)}</b></p>")
-        parts.append(f"<p><b>Username:</b> {html.escape(preset.username_hint)}</p>")
-        parts.append(f"<p>{html.escape(preset.help)} <a href='{html.escape(preset.docs)}'>"
+            parts.append(f"<p style='color:{colour}'><b>{_escape(preset.notice)}</b></p>")
+        parts.append(f"<p><b>Username:</b> {_escape(preset.username_hint)}</p>")
+        parts.append(f"<p>{_escape(preset.help)} <a href='{_escape(preset.docs)}'>"
                      "Provider documentation</a></p>")
         self._preset_info.setText("".join(parts))
         self._preset_info.setVisible(True)
@@ -907,10 +912,21 @@ class SettingsWindow(QMainWindow):
 
     # ================================================================ test send and probe
 
+    def _on_send_button_clicked(self) -> None:
+        from smtp_desktop.checks import CheckKind
+
+        self.start_check(CheckKind.SEND_TEST)
+
+    def _on_probe_button_clicked(self) -> None:
+        from smtp_desktop.checks import CheckKind
+
+        self.start_check(CheckKind.PROBE)
+
     def start_check(self, kind: CheckKind) -> None:
         """Start a test send or probe in a worker with the form's current (unsaved) values."""
         if self._active is not None:
             return
+        from smtp_desktop.checks import CheckKind, CheckRequest, run_check
         from smtp_desktop.mail import CancelToken
 
         request = CheckRequest(
@@ -966,7 +982,7 @@ class SettingsWindow(QMainWindow):
         if not self._is_current():
             return
         self._active = None
-        self._result_view.setHtml(f"<p><b>Unexpected error:</b> {html.escape(str(exc))}</p>")
+        self._result_view.setHtml(f"<p><b>Unexpected error:</b> {_escape(str(exc))}</p>")
         self._set_status("The test failed with an unexpected error.")
         self._update_state()
 
@@ -974,23 +990,23 @@ class SettingsWindow(QMainWindow):
         if outcome.ok:
             headline = ("Test email sent" if outcome.probe is None
                         else "Connection works")
-            parts = [f"<p><b style='color:#1b7f3b'>✔ {headline}</b> via {html.escape(outcome.server)}"
-                     f" ({html.escape(outcome.security)}) in {outcome.elapsed_ms:.0f} ms.</p>",
-                     f"<p>{html.escape(outcome.message)}</p>"]
+            parts = [f"<p><b style='color:#1b7f3b'>✔ {headline}</b> via {_escape(outcome.server)}"
+                     f" ({_escape(outcome.security)}) in {outcome.elapsed_ms:.0f} ms.</p>",
+                     f"<p>{_escape(outcome.message)}</p>"]
             self._set_status(f"{headline}: {outcome.message}")
         else:
             category = outcome.category.value if outcome.category else "error"
-            parts = [f"<p><b style='color:#c62828'>✖ {html.escape(category)}</b>: "
-                     f"{html.escape(outcome.message)}</p>"]
+            parts = [f"<p><b style='color:#c62828'>✖ {_escape(category)}</b>: "
+                     f"{_escape(outcome.message)}</p>"]
             if outcome.advice:
-                parts.append(f"<p><b>Next step:</b> {html.escape(outcome.advice)}</p>")
+                parts.append(f"<p><b>Next step:</b> {_escape(outcome.advice)}</p>")
             if category == "auth":
                 parts.append("<p><a href='help:app-password'>How to create an app password"
                              "</a></p>")
             self._set_status(f"Test failed ({category}): {outcome.message}")
         if outcome.unused_keys:
             parts.append("<p>Keys not used by this app: "
-                         f"{html.escape(', '.join(outcome.unused_keys))}</p>")
+                         f"{_escape(', '.join(outcome.unused_keys))}</p>")
         self._result_view.setHtml("".join(parts))
         self._transcript_view.setPlainText("\n".join(outcome.transcript))
         self._copy_transcript_button.setEnabled(bool(outcome.transcript))
@@ -1015,6 +1031,8 @@ class SettingsWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.isWindowModified():
+            from PySide6.QtWidgets import QMessageBox
+
             answer = QMessageBox.question(
                 self, "Unsaved changes", "Save the changes to the SMTP configuration?",
                 QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
@@ -1026,6 +1044,12 @@ class SettingsWindow(QMainWindow):
                 return
         self.cancel_check()
         event.accept()
+
+
+def _escape(text: str) -> str:
+    from html import escape  # html.entities is not needed for the first paint
+
+    return escape(text)
 
 
 def _warm_up_transport() -> None:

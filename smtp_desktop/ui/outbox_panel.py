@@ -1,13 +1,15 @@
 """The Outbox and History tabs: what the local outbox received, and the last tests run.
 
 Both read through plain-Python services (`Outbox`, `HistoryLog`); nothing here touches files.
-They load lazily, when first shown, so neither the email parser nor the files are on the
-start-up path.
+They load lazily, when first shown: the panels get the services through functions that the
+window calls on first use, so neither the services' modules, the email parser nor the files
+are on the start-up path.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +17,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -63,12 +64,13 @@ def _item(text: str, message_id: str | None = None) -> QStandardItem:
 class OutboxPanel(QWidget):
     """`outboxView` lists received messages; the selected one shows in `outboxMessageView`."""
 
-    def __init__(self, outbox: Outbox, parent: QWidget | None = None) -> None:
+    def __init__(self, outbox: Callable[[], Outbox], folder: Path,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._outbox = outbox
         self.loaded = False
         self._info = QLabel(f"Mail kept by the local outbox (nothing leaves this computer), in "
-                            f"{outbox.folder}.")
+                            f"{folder}.")
         self._info.setObjectName("outboxInfoLabel")
         self._info.setWordWrap(True)
         self._info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -110,7 +112,7 @@ class OutboxPanel(QWidget):
 
         selected = self.selected_id()
         try:
-            messages = self._outbox.list()
+            messages = self._outbox().list()
         except (OSError, OutboxError) as exc:
             self.message_view.setPlainText(f"The outbox could not be read: {exc}")
             return
@@ -147,7 +149,7 @@ class OutboxPanel(QWidget):
             self.message_view.clear()
             return
         try:
-            message = self._outbox.get(message_id)
+            message = self._outbox().get(message_id)
         except (OSError, OutboxError) as exc:
             self.message_view.setPlainText(f"The message could not be read: {exc}")
             return
@@ -159,17 +161,19 @@ class OutboxPanel(QWidget):
     def _on_delete_button_clicked(self) -> None:
         message_id = self.selected_id()
         if message_id is not None:
-            self._outbox.delete(message_id)
+            self._outbox().delete(message_id)
             self.refresh()
 
     def _on_save_button_clicked(self) -> None:
         message_id = self.selected_id()
         if message_id is None:
             return
+        from PySide6.QtWidgets import QFileDialog
+
         path, _filter = QFileDialog.getSaveFileName(
             self, "Save message", str(Path.home() / "message.eml"), "Email message (*.eml)")
         if path:
-            self._outbox.save_eml(message_id, Path(path))
+            self._outbox().save_eml(message_id, Path(path))
 
 
 class HistoryPanel(QWidget):
@@ -177,7 +181,7 @@ class HistoryPanel(QWidget):
 
     HEADERS = ("Time (UTC)", "Test", "Service", "Server", "Recipient", "Result", "ms")
 
-    def __init__(self, history: HistoryLog, parent: QWidget | None = None) -> None:
+    def __init__(self, history: Callable[[], HistoryLog], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._history = history
         self.loaded = False
@@ -191,7 +195,7 @@ class HistoryPanel(QWidget):
 
     def refresh(self) -> None:
         try:
-            records = self._history.records()
+            records = self._history().records()
         except OSError as exc:
             log.warning("history unreadable: %s", exc)
             return
