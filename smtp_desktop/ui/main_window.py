@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -51,6 +51,7 @@ from smtp_desktop.config.model import DEFAULT_PORT, Service, SmtpSettings, norma
 from smtp_desktop.config.secrets import install_advice
 from smtp_desktop.config.service import ConfigService, DefaultServiceStatus, PasswordStatus
 from smtp_desktop.config.validation import validate
+from smtp_desktop.ui import tint
 from smtp_desktop.ui.keys_editor import KeysEditor
 from smtp_desktop.ui.outbox_panel import HistoryPanel, OutboxPanel
 from smtp_desktop.ui.status_label import StatusLabel
@@ -80,13 +81,7 @@ class _ActiveCheck:
     cancel: Any  # smtp_desktop.mail.CancelToken, imported lazily
 
 
-def _error_label(name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setWordWrap(True)
-    label.setStyleSheet("color: #c62828;")
-    label.setVisible(False)
-    return label
+LOAD_NOTICE_STYLE = "background: #fff4e5; color: #5f3b00; border: 1px solid #f0b44c; padding: 6px;"
 
 
 def _message_row(label_name: str, button_name: str) -> tuple[QWidget, QLabel, QPushButton]:
@@ -131,6 +126,7 @@ class SettingsWindow(QMainWindow):
         self._active: _ActiveCheck | None = None
         self._default_service: DefaultServiceStatus | None = None
         self._finding: Finding | None = None
+        self._tints: dict[QWidget, tuple[tint.Tint, bool]] = {}
         self.setObjectName("settingsWindow")
         self.setWindowTitle(f"{WINDOW_TITLE}[*]")
         self._build()
@@ -139,6 +135,19 @@ class SettingsWindow(QMainWindow):
 
     # ================================================================ building
 
+    def _tint(self, widget: QWidget, colours: tint.Tint, bold: bool = False) -> None:
+        """Colour `widget`'s text, again whenever the palette switches between light and dark."""
+        self._tints[widget] = (colours, bold)
+        tint.apply_tint(widget, colours, bold, dark=tint.is_dark(self.palette()))
+
+    def _error_label(self, name: str) -> QLabel:
+        label = QLabel()
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        self._tint(label, tint.ERROR)
+        label.setVisible(False)
+        return label
+
     def _build(self) -> None:
         form = QWidget()
         column = QVBoxLayout(form)
@@ -146,20 +155,20 @@ class SettingsWindow(QMainWindow):
         self._load_notice = QLabel()
         self._load_notice.setObjectName("loadNotice")
         self._load_notice.setWordWrap(True)
-        self._load_notice.setStyleSheet(
-            "background: #fff4e5; color: #5f3b00; border: 1px solid #f0b44c; padding: 6px;")
         self._load_notice.setVisible(False)
         column.addWidget(self._load_notice)
 
         self._enabled_toggle = QCheckBox("SMTP Configuration")
         self._enabled_toggle.setObjectName("smtpEnabledToggle")
         self._enabled_toggle.setAccessibleName("SMTP Configuration enabled")
-        self._enabled_toggle.setStyleSheet("font-weight: bold;")
+        toggle_font = self._enabled_toggle.font()
+        toggle_font.setBold(True)
+        self._enabled_toggle.setFont(toggle_font)
         column.addWidget(self._enabled_toggle)
         self._off_note = QLabel(OFF_NOTE)
         self._off_note.setObjectName("smtpOffNote")
         self._off_note.setWordWrap(True)
-        self._off_note.setStyleSheet("color: #b00020;")
+        self._tint(self._off_note, tint.WARNING)
         column.addWidget(self._off_note)
 
         service_box = QGroupBox("Email service")
@@ -216,7 +225,7 @@ class SettingsWindow(QMainWindow):
         self._host_edit = QLineEdit()
         self._host_edit.setObjectName("hostEdit")
         self._host_edit.setPlaceholderText("smtp.gmail.com")
-        self._host_error = _error_label("hostError")
+        self._host_error = self._error_label("hostError")
         self._add_row(own_form, "&Host:", self._host_edit, self._host_error, "SMTP server host")
 
         self._port_spin = QSpinBox()
@@ -224,13 +233,13 @@ class SettingsWindow(QMainWindow):
         self._port_spin.setRange(1, 65535)
         self._port_spin.setValue(DEFAULT_PORT)
         self._port_spin.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self._port_error = _error_label("portError")
+        self._port_error = self._error_label("portError")
         self._add_row(own_form, "&Port:", self._port_spin, self._port_error, "SMTP server port")
 
         self._username_edit = QLineEdit()
         self._username_edit.setObjectName("usernameEdit")
         self._username_edit.setPlaceholderText("me@gmail.com")
-        self._username_error = _error_label("usernameError")
+        self._username_error = self._error_label("usernameError")
         self._add_row(own_form, "&Username:", self._username_edit, self._username_error,
                       "Username")
         self._preset_offer_row, self._preset_offer_label, self._preset_offer_button = (
@@ -264,7 +273,7 @@ class SettingsWindow(QMainWindow):
             f"No secure keyring was found, so passwords cannot be stored. {install_advice()}")
         self._keyring_warning.setObjectName("keyringWarning")
         self._keyring_warning.setWordWrap(True)
-        self._keyring_warning.setStyleSheet("color: #b00020;")
+        self._tint(self._keyring_warning, tint.WARNING)
         self._keyring_warning.setVisible(False)
         self._password_note = QLabel()
         self._password_note.setObjectName("passwordNote")
@@ -283,7 +292,7 @@ class SettingsWindow(QMainWindow):
         self._keys_table = self._keys_editor.table
         self._keys_table.setAccessibleName("Additional keys")
         self._keys_table.setMaximumHeight(170)
-        self._keys_error = _error_label("keysError")
+        self._keys_error = self._error_label("keysError")
         self._add_row(own_form, "&Keys:", self._keys_editor, self._keys_error, "Additional keys",
                       buddy=self._keys_table)
 
@@ -518,6 +527,8 @@ class SettingsWindow(QMainWindow):
         self._update_state()
 
     def _show_notice(self, text: str) -> None:
+        # Styled only when a notice shows: a style sheet costs start-up time (see ui.tint).
+        self._load_notice.setStyleSheet(LOAD_NOTICE_STYLE)
         self._load_notice.setText(text)
         self._load_notice.setVisible(True)
 
@@ -878,8 +889,7 @@ class SettingsWindow(QMainWindow):
         if self._finding is None:
             return
         danger = self._finding.severity.value == "danger"
-        self._consistency_warning.setStyleSheet(
-            "color: #8b0000; font-weight: bold;" if danger else "color: #7a4b00;")
+        self._tint(self._consistency_warning, tint.DANGER if danger else tint.CAUTION, bold=danger)
         more = f" ({len(findings) - 1} more after this)" if len(findings) > 1 else ""
         self._consistency_warning.setText(("⚠ " if danger else "") + self._finding.message + more)
         self._consistency_fix_button.setText(self._finding.fix_label)
@@ -1028,6 +1038,15 @@ class SettingsWindow(QMainWindow):
         self._set_status("Transcript copied to the clipboard.")
 
     # ================================================================ closing
+
+    def changeEvent(self, event: QEvent) -> None:
+        # A switch between light and dark reaches the window, which sets no palette of its own,
+        # as a palette change (posted: it arrives once the event loop runs).
+        if event.type() == QEvent.Type.PaletteChange:
+            dark = tint.is_dark(self.palette())
+            for widget, (colours, bold) in self._tints.items():
+                tint.apply_tint(widget, colours, bold, dark=dark)
+        super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.isWindowModified():

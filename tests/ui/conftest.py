@@ -24,6 +24,15 @@ def _unsaved_prompt_answers_discard(monkeypatch):
 
 
 @pytest.fixture
+def restore_palette(qapp):
+    """Put back the application's palette and style that a test switched (light/dark)."""
+    palette, style = qapp.palette(), qapp.style().name()
+    yield
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+
+
+@pytest.fixture
 def make_window(qtbot, config_service):
     """Open a new window on the shared config service (a second window sees what the first saved)."""
 

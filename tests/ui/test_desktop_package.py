@@ -29,14 +29,6 @@ def test_the_desktop_entry_launches_the_console_script_with_the_icon():
     assert resource_path("icons/smtp-desktop.svg").exists()
 
 
-@pytest.fixture
-def restore_palette(qapp):
-    palette, style = qapp.palette(), qapp.style().name()
-    yield
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-
-
 @pytest.mark.parametrize(("forced", "dark"), [("dark", True), ("light", False)])
 def test_the_colour_scheme_can_be_forced(qapp, monkeypatch, restore_palette, forced, dark):
     monkeypatch.setenv(application.COLOR_SCHEME_ENV, forced)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 from support.qt import child
+
+from smtp_desktop.ui import application, tint
 
 
 def turn_on_own(window):
@@ -187,3 +189,30 @@ def test_security_summary_for_the_seed_defaults(window):
     summary = child(window, QLabel, "securitySummaryLabel").text()
     assert summary.startswith("STARTTLS on 587")
     assert "certificate verified" in summary
+
+
+def text_colour(label: QLabel) -> str:
+    return label.palette().color(QPalette.ColorRole.WindowText).name()
+
+
+def test_warnings_stay_readable_when_the_palette_switches_to_dark_and_back(
+        window, qapp, qtbot, restore_palette):
+    turn_on_own(window)
+    child(window, QLineEdit, "hostEdit").setText("smtp example.com")  # a field error
+    model = child(window, QTableView, "keysTable").model()
+    model.setData(model.index(1, 1), "false")  # the password would go out unencrypted
+    host_error = child(window, QLabel, "hostError")
+    warning = child(window, QLabel, "consistencyWarning")
+    assert host_error.isVisible() and warning.isVisible()
+    assert text_colour(host_error) == tint.ERROR[0]
+    assert text_colour(warning) == tint.DANGER[0] and warning.font().bold()
+
+    application._set_palette(qapp, Qt.ColorScheme.Dark)
+    qtbot.waitUntil(lambda: text_colour(host_error) == tint.ERROR[1])
+    assert text_colour(warning) == tint.DANGER[1] and warning.font().bold()
+    background = qapp.palette().color(QPalette.ColorRole.Window)
+    assert QColor(text_colour(warning)).lightness() - background.lightness() > 100
+
+    application._set_palette(qapp, Qt.ColorScheme.Light)
+    qtbot.waitUntil(lambda: text_colour(host_error) == tint.ERROR[0])
+    assert text_colour(warning) == tint.DANGER[0]

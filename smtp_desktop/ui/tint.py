@@ -1,0 +1,33 @@
+"""Coloured text (errors, warnings) that stays readable in the light and the dark palette.
+
+Colours are set through the widget's palette and font rather than a style sheet: every widget
+with a style sheet gets its own style-sheet style, which the window's labels would pay for at
+start-up, and a fixed style-sheet colour cannot follow a switch between light and dark.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QWidget
+
+Tint = tuple[str, str]  # (on a light background, on a dark background)
+
+ERROR: Tint = ("#c62828", "#ef9a9a")  # a field's validation message
+WARNING: Tint = ("#b00020", "#ff8a80")  # SMTP off, no secure keyring
+DANGER: Tint = ("#8b0000", "#ff8a80")  # a setting that would leak the password (bold)
+CAUTION: Tint = ("#7a4b00", "#ffcc80")  # a setting that is probably a mistake
+
+
+def is_dark(palette: QPalette) -> bool:
+    """Whether `palette` is a dark one (its window colour is dark)."""
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def apply_tint(widget: QWidget, tint: Tint, bold: bool = False, *, dark: bool) -> None:
+    """Colour `widget`'s text for a light or `dark` background; call again after a switch."""
+    palette = widget.palette()
+    palette.setColor(QPalette.ColorRole.WindowText, QColor(tint[1] if dark else tint[0]))
+    widget.setPalette(palette)
+    font = widget.font()
+    font.setBold(bold)
+    widget.setFont(font)
