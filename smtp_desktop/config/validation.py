@@ -28,10 +28,13 @@ def host_problem(host: str) -> str | None:
     if "/" in text or "@" in text:
         return "Enter only the host name, e.g. smtp.gmail.com."
     name = text[:-1] if text.endswith(".") else text
-    try:
-        ascii_name = name.encode("idna").decode("ascii")
-    except UnicodeError:
-        return f"'{text}' is not a valid host name."
+    if name.isascii():  # IDNA would only check label lengths, which _LABEL does below
+        ascii_name = name
+    else:
+        try:
+            ascii_name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            return f"'{text}' is not a valid host name."
     if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in ascii_name.split(".")):
         return f"'{text}' is not a valid host name."
     return None
