@@ -58,7 +58,7 @@ from smtp_desktop.ui.status_label import StatusLabel
 from smtp_desktop.ui.worker import Worker, start_worker
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QCloseEvent
+    from PySide6.QtGui import QCloseEvent, QShowEvent
 
     from smtp_desktop.checks import CheckKind
     from smtp_desktop.config.consistency import Finding
@@ -333,8 +333,7 @@ class SettingsWindow(QMainWindow):
         self._help_pane.setObjectName("helpPane")
         self._help_pane.setAccessibleName("Help")
         self._help_pane.setOpenExternalLinks(True)
-        self._help_pane.setHtml(_help_html())
-        self._help_pane.setMinimumWidth(260)
+        self._help_pane.setMinimumWidth(260)  # its text goes in when the window shows
 
         self._side_tabs = QTabWidget()
         self._side_tabs.setObjectName("sideTabs")
@@ -1038,6 +1037,14 @@ class SettingsWindow(QMainWindow):
         self._set_status("Transcript copied to the clipboard.")
 
     # ================================================================ closing
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # The help text goes in once the pane's width is known. Set while building, the
+        # document is laid out for the hidden pane's default width, then again at the real one
+        # (about a third of what the help page costs at start-up).
+        if self._help_pane.document().isEmpty():
+            self._help_pane.setHtml(_help_html())
+        super().showEvent(event)
 
     def changeEvent(self, event: QEvent) -> None:
         # A switch between light and dark reaches the window, which sets no palette of its own,
