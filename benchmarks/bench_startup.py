@@ -17,6 +17,13 @@ Reported: launch -> idle (time.time() taken by this script just before starting 
 against the child's time.time() at idle), the whole process wall clock, the milestones, the
 ratio app/bare (target <= 1.5x), what each part costs in isolation, and which heavy modules
 are imported before the first paint, with the line that first imports them.
+
+With --instructions (needs valgrind), each process also runs once under callgrind, which
+counts the instructions it executes up to idle. The count does not depend on the machine's
+load (PYTHONHASHSEED is fixed, and the child holds back its 150 ms keyring timer, which the
+slowed-down run would otherwise reach), so it compares two versions of the code to a fraction
+of a percent where the wall clock on a shared machine cannot. It is work, not time: loading
+shared libraries costs time and few instructions, so its ratios differ from the wall clock's.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -40,12 +48,14 @@ OFF_PATH = ("smtplib", "ssl", "email", "keyring", "keyring.backends", "aiosmtpd"
             "smtp_desktop.mail.session", "http.client", "urllib.request")
 
 
-def run_child(mode: str, env: dict[str, str], extra: tuple[str, ...] = ()) -> tuple[dict, float, str]:
+def run_child(mode: str, env: dict[str, str], extra: tuple[str, ...] = (),
+              prefix: tuple[str, ...] = ()) -> tuple[dict, float, str]:
     """One start-up; returns the child's report, the wall clock in seconds, and its stderr."""
     env = dict(env, BENCH_LAUNCH_TIME=repr(time.time()))
     started = time.perf_counter()
-    proc = subprocess.run([_bench.PYTHON, *extra, CHILD, mode], env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    proc = subprocess.run([*prefix, _bench.PYTHON, *extra, CHILD, mode], env=env,
+                          capture_output=True, text=True, timeout=300 if prefix else 60,
+                          check=False)
     wall = time.perf_counter() - started
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
@@ -109,6 +119,18 @@ def step_report(env: dict[str, str], repeats: int) -> list[tuple[str, int, _benc
     return [(name, calls[name], _bench.summarize(values)) for name, values in samples.items()]
 
 
+def instruction_counts(env: dict[str, str]) -> dict[str, float]:
+    """Millions of instructions each process executes to idle, counted by valgrind (callgrind)."""
+    env = dict(env, PYTHONHASHSEED="0", BENCH_SLOW_MOTION="1")
+    counts = {}
+    for mode in MODES:
+        _, _, stderr = run_child(mode, env, prefix=(
+            "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"))
+        refs = [line for line in stderr.splitlines() if "I   refs:" in line]
+        counts[mode] = int(refs[-1].rsplit(":", 1)[1].replace(",", "")) / 1e6
+    return counts
+
+
 def _module_chain(site: str) -> str:
     """'a/b.py:3 in f via keyring/__init__.py > jaraco/context/__init__.py' in module names."""
     where, _, chain = site.partition(" via ")
@@ -120,7 +142,11 @@ def _module_chain(site: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="timed runs of each (default 15)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each process's instructions under valgrind (~2 min)")
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind (apt-get install valgrind)")
     _bench.print_header("start-up: launch to settings window shown and idle (offscreen)")
 
     with tempfile.TemporaryDirectory(prefix="smtp-bench-startup-") as folder:
@@ -149,6 +175,7 @@ def main() -> int:
         costs = component_costs(env, repeats=7)
         steps = step_report(env, repeats=5)
         diagnostic, cumulative = import_report(env)
+        instructions = instruction_counts(env) if args.instructions else None
 
     summaries = {m: _bench.summarize(idle[m]) for m in MODES}
     walls = {m: _bench.summarize(wall[m]) for m in MODES}
@@ -165,6 +192,13 @@ def main() -> int:
     over_floor = [a / b for a, b in zip(idle["main"], idle["kinds"], strict=False)]
     print(f"paired per-round ratio main/kinds (the app over its content's floor): "
           f"{_bench.summarize(over_floor).text('x', 2)}")
+
+    if instructions is not None:
+        print("\ninstructions to idle (valgrind callgrind, one run each; deterministic):")
+        base_count = instructions["bare"]
+        print(_bench.table(["process", "instructions", "vs bare", "vs kinds"], [
+            [mode, f"{count:.1f} M", f"{count / base_count:.2f}x",
+             f"{count / instructions['kinds']:.2f}x"] for mode, count in instructions.items()]))
 
     print("\nmilestones, median ms since launch:")
     rows = [[mode] + [f"{_bench.summarize(marks[mode][k]).median:.0f}" for k in MARKS]
