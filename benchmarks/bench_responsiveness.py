@@ -222,15 +222,16 @@ def child(info: dict, store: str, rounds: int, diagnose: bool) -> dict:
                 enter("between")
         # The same window updates with no transport work: run_check answers with the last
         # real outcome after 10 ms of sleep, so only the GUI thread's own work remains.
+        from smtp_desktop import checks  # start_check imports run_check from here when it runs
         from smtp_desktop.ui import main_window
 
-        real_run_check = main_window.run_check
+        real_run_check = checks.run_check
 
         def canned(*args: object, **kwargs: object) -> object:
             time.sleep(0.01)
             return canned_outcome[0]
 
-        main_window.run_check = canned  # type: ignore[assignment]
+        checks.run_check = canned  # type: ignore[assignment]
         for _ in range(rounds):
             enter("fill")
             fill(good, str(info["password"]))
@@ -239,7 +240,7 @@ def child(info: dict, store: str, rounds: int, diagnose: bool) -> dict:
             run_check(CheckKind.SEND_TEST)
             wait(50)
             enter("between")
-        main_window.run_check = real_run_check
+        checks.run_check = real_run_check
         # What-if for a fix: the same sends, but the worker starts only once the window has
         # processed the "Sending…" update (QTimer.singleShot(0, start_worker)), so the worker's
         # first burst of Python does not compete with the GUI's relayout and repaint.
@@ -297,7 +298,16 @@ def child(info: dict, store: str, rounds: int, diagnose: bool) -> dict:
             canned_outcome[0] = outcome
 
     window.check_finished.connect(on_finished)
-    QTimer.singleShot(0, scenario)
+    def guarded_scenario() -> None:
+        # An exception in a slot would be printed and the event loop would run on: end the
+        # child instead of letting the parent wait for its timeout.
+        try:
+            scenario()
+        except BaseException:
+            traceback.print_exc()
+            os._exit(4)
+
+    QTimer.singleShot(0, guarded_scenario)
     app.exec()
     if watchdog is not None:
         watchdog.stop.set()

@@ -1083,6 +1083,7 @@ def _warm_up_transport() -> None:
     from smtp_desktop import checks
 
     checks.warm_up()
+    _escape("")  # the outcome's rendering (html) is not on the start-up path either
 
 
 def _help_html() -> str:
