@@ -7,7 +7,9 @@ reads files or the keyring itself, and every network operation runs in a worker.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
 
     from smtp_desktop.checks import CheckKind
     from smtp_desktop.config.consistency import Finding
+    from smtp_desktop.config.paths import AppPaths
     from smtp_desktop.config.presets import Preset
     from smtp_desktop.history import HistoryLog
     from smtp_desktop.outbox import Outbox
@@ -339,10 +342,10 @@ class SettingsWindow(QMainWindow):
         self._side_tabs.setObjectName("sideTabs")
         self._side_tabs.addTab(self._help_pane, "&Help")
         # The outbox and history modules load when their tab is first shown, not at start-up.
-        outbox_folder = (self._outbox.folder if self._outbox is not None
-                         else self._config.paths.outbox_folder)
-        self._outbox_panel = OutboxPanel(self._outbox_service, outbox_folder)
-        self._history_panel = HistoryPanel(self._history_service)
+        paths = self._config.paths
+        outbox_folder = self._outbox.folder if self._outbox is not None else paths.outbox_folder
+        self._outbox_panel = OutboxPanel(_outbox_on_first_use(paths, self._outbox), outbox_folder)
+        self._history_panel = HistoryPanel(_history_on_first_use(paths, self._history))
         self._side_tabs.addTab(self._outbox_panel, "&Outbox")
         self._side_tabs.addTab(self._history_panel, "Histor&y")
         self._side_tabs.currentChanged.connect(self._on_side_tabs_current_changed)
@@ -471,20 +474,6 @@ class SettingsWindow(QMainWindow):
 
     # ================================================================ loading and state
 
-    def _outbox_service(self) -> Outbox:
-        from smtp_desktop.outbox import Outbox
-
-        if self._outbox is None:
-            self._outbox = Outbox(self._config.paths.outbox_folder)
-        return self._outbox
-
-    def _history_service(self) -> HistoryLog:
-        from smtp_desktop.history import HistoryLog
-
-        if self._history is None:
-            self._history = HistoryLog(self._config.paths.history_file)
-        return self._history
-
     def _on_side_tabs_current_changed(self, _index: int) -> None:
         current = self._side_tabs.currentWidget()
         if current in (self._outbox_panel, self._history_panel) and not current.loaded:
@@ -494,6 +483,8 @@ class SettingsWindow(QMainWindow):
         """Bring the "help", "outbox" or "history" tab to the front."""
         panel = {"help": self._help_pane, "outbox": self._outbox_panel,
                  "history": self._history_panel}[name]
+        if panel is self._help_pane:
+            self._fill_help_pane()
         self._side_tabs.setCurrentWidget(panel)
 
     def _load(self) -> None:
@@ -830,7 +821,8 @@ class SettingsWindow(QMainWindow):
             return
         parts = []
         if preset.notice:
-            colour = "#b00020" if preset.auth.value == "oauth2-only" else "#8a5300"
+            colours = tint.WARNING if preset.auth.value == "oauth2-only" else tint.NOTICE
+            colour = tint.pick(colours, tint.is_dark(self.palette()))
             parts.append(f"<p style='color:{colour}'><b>{_escape(preset.notice)}</b></p>")
         parts.append(f"<p><b>Username:</b> {_escape(preset.username_hint)}</p>")
         parts.append(f"<p>{_escape(preset.help)} <a href='{_escape(preset.docs)}'>"
@@ -996,16 +988,18 @@ class SettingsWindow(QMainWindow):
         self._update_state()
 
     def _show_outcome(self, outcome: Any) -> None:
+        dark = tint.is_dark(self.palette())
         if outcome.ok:
             headline = ("Test email sent" if outcome.probe is None
                         else "Connection works")
-            parts = [f"<p><b style='color:#1b7f3b'>✔ {headline}</b> via {_escape(outcome.server)}"
+            parts = [f"<p><b style='color:{tint.pick(tint.SUCCESS, dark)}'>✔ {headline}</b> via "
+                     f"{_escape(outcome.server)}"
                      f" ({_escape(outcome.security)}) in {outcome.elapsed_ms:.0f} ms.</p>",
                      f"<p>{_escape(outcome.message)}</p>"]
             self._set_status(f"{headline}: {outcome.message}")
         else:
             category = outcome.category.value if outcome.category else "error"
-            parts = [f"<p><b style='color:#c62828'>✖ {_escape(category)}</b>: "
+            parts = [f"<p><b style='color:{tint.pick(tint.ERROR, dark)}'>✖ {_escape(category)}</b>: "
                      f"{_escape(outcome.message)}</p>"]
             if outcome.advice:
                 parts.append(f"<p><b>Next step:</b> {_escape(outcome.advice)}</p>")
@@ -1039,12 +1033,16 @@ class SettingsWindow(QMainWindow):
     # ================================================================ closing
 
     def showEvent(self, event: QShowEvent) -> None:
-        # The help text goes in once the pane's width is known. Set while building, the
-        # document is laid out for the hidden pane's default width, then again at the real one
-        # (about a third of what the help page costs at start-up).
+        self._fill_help_pane()
+        super().showEvent(event)
+
+    def _fill_help_pane(self) -> None:
+        # The help text goes in when the window first shows, once the pane's width is known
+        # (or earlier, when something asks for the help tab). Set while building, the document
+        # would be laid out for the hidden pane's default width, then again at the real one:
+        # about a third of what the help page costs at start-up.
         if self._help_pane.document().isEmpty():
             self._help_pane.setHtml(_help_html())
-        super().showEvent(event)
 
     def changeEvent(self, event: QEvent) -> None:
         # A switch between light and dark reaches the window, which sets no palette of its own,
@@ -1070,6 +1068,32 @@ class SettingsWindow(QMainWindow):
                 return
         self.cancel_check()
         event.accept()
+
+
+# The tabs' services are made by functions that refer to no widget. A bound method of the
+# window would put the window in a reference cycle (window -> panel -> method -> window), and
+# the cyclic garbage collector, which runs in whichever thread allocates at the time, could then
+# destroy the window's Qt objects from a worker or server thread.
+
+
+def _outbox_on_first_use(paths: AppPaths, given: Outbox | None) -> Callable[[], Outbox]:
+    @functools.cache
+    def outbox() -> Outbox:
+        from smtp_desktop.outbox import Outbox
+
+        return given if given is not None else Outbox(paths.outbox_folder)
+
+    return outbox
+
+
+def _history_on_first_use(paths: AppPaths, given: HistoryLog | None) -> Callable[[], HistoryLog]:
+    @functools.cache
+    def history() -> HistoryLog:
+        from smtp_desktop.history import HistoryLog
+
+        return given if given is not None else HistoryLog(paths.history_file)
+
+    return history
 
 
 def _escape(text: str) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
+import weakref
 
 # argv: the folder for settings and data, when to quit (ms), and how long the transport warm-up
 # takes (s; 0 leaves the real one in place).
@@ -47,3 +49,24 @@ def test_quitting_while_a_worker_runs_lets_it_finish_quietly(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "Error calling Python override" not in result.stderr
+
+
+def test_a_closed_window_is_freed_when_dropped_not_by_the_cyclic_collector(config_service, qapp):
+    """The cyclic garbage collector runs in whichever thread allocates at the time (a worker, the
+    test SMTP server). A window caught in a reference cycle would have its Qt objects destroyed
+    there, which crashes; freed by reference counting, it goes in the thread that drops it."""
+    from smtp_desktop.ui.main_window import SettingsWindow
+
+    gc.disable()
+    try:
+        window = SettingsWindow(config_service)
+        window.show()
+        window.show_tab("outbox")  # the tabs' services exist now too
+        window.show_tab("history")
+        qapp.processEvents()
+        freed = weakref.ref(window)
+        window.close()
+        del window
+        assert freed() is None
+    finally:
+        gc.enable()
