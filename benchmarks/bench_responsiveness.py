@@ -298,6 +298,7 @@ def child(info: dict, store: str, rounds: int, diagnose: bool) -> dict:
             canned_outcome[0] = outcome
 
     window.check_finished.connect(on_finished)
+
     def guarded_scenario() -> None:
         # An exception in a slot would be printed and the event loop would run on: end the
         # child instead of letting the parent wait for its timeout.

@@ -16,6 +16,8 @@ ERROR: Tint = ("#c62828", "#ef9a9a")  # a field's validation message
 WARNING: Tint = ("#b00020", "#ff8a80")  # SMTP off, no secure keyring
 DANGER: Tint = ("#8b0000", "#ff8a80")  # a setting that would leak the password (bold)
 CAUTION: Tint = ("#7a4b00", "#ffcc80")  # a setting that is probably a mistake
+NOTICE: Tint = ("#8a5300", "#ffcc80")  # a provider's note about its login
+SUCCESS: Tint = ("#1b7f3b", "#81c995")  # a check that worked
 
 
 def is_dark(palette: QPalette) -> bool:
@@ -23,10 +25,15 @@ def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
+def pick(tint: Tint, dark: bool) -> str:
+    """The colour of `tint` for a light or `dark` background, for rich text (HTML)."""
+    return tint[1] if dark else tint[0]
+
+
 def apply_tint(widget: QWidget, tint: Tint, bold: bool = False, *, dark: bool) -> None:
     """Colour `widget`'s text for a light or `dark` background; call again after a switch."""
     palette = widget.palette()
-    palette.setColor(QPalette.ColorRole.WindowText, QColor(tint[1] if dark else tint[0]))
+    palette.setColor(QPalette.ColorRole.WindowText, QColor(pick(tint, dark)))
     widget.setPalette(palette)
     font = widget.font()
     font.setBold(bold)

@@ -372,6 +372,22 @@ def test_help_pane_explains_google_app_passwords(window):
     assert help_pane.openExternalLinks()
 
 
+def test_the_help_text_is_there_once_shown_or_asked_for(qtbot, config_service):
+    """The text goes in at the first show (laid out once, at the pane's real width), or when
+    the help tab is asked for before that."""
+    window = SettingsWindow(config_service)
+    qtbot.addWidget(window)
+    help_pane = child(window, QTextBrowser, "helpPane")
+    assert help_pane.toPlainText() == ""
+    window.show_tab("help")
+    assert "App passwords" in help_pane.toPlainText()
+
+    shown = SettingsWindow(config_service)
+    qtbot.addWidget(shown)
+    shown.show()
+    assert "App passwords" in child(shown, QTextBrowser, "helpPane").toPlainText()
+
+
 def test_every_field_has_a_buddy_label_and_an_accessible_name(window):
     for cls, name in [(QLineEdit, "hostEdit"), (QSpinBox, "portSpin"), (QLineEdit, "usernameEdit"),
                       (QLineEdit, "passwordEdit"), (QTableView, "keysTable"),
