@@ -104,9 +104,9 @@ def _transport(request: CheckRequest, target: _Target, cancel: CancelToken | Non
 @contextlib.contextmanager
 def _local_outbox(config: ConfigService) -> Iterator[SmtpSettings]:
     """The embedded outbox for one check: an SMTP server on loopback storing into the Maildir."""
-    from smtp_desktop.outbox import Outbox, OutboxServer, outbox_folder
+    from smtp_desktop.outbox import Outbox, OutboxServer
 
-    server = OutboxServer(Outbox(outbox_folder(config.paths.data_dir)))
+    server = OutboxServer(Outbox(config.paths.outbox_folder))
     server.start()
     try:
         yield SmtpSettings(enabled=True, service=Service.OWN, host=server.host, port=server.port,
@@ -117,11 +117,11 @@ def _local_outbox(config: ConfigService) -> Iterator[SmtpSettings]:
 
 
 def _record(config: ConfigService, request: CheckRequest, service: str, outcome: Outcome) -> None:
-    from smtp_desktop.history import HistoryLog, history_file, record_from_outcome
+    from smtp_desktop.history import HistoryLog, record_from_outcome
 
     recipient = request.recipient if request.kind is CheckKind.SEND_TEST else None
     try:
-        HistoryLog(history_file(config.paths.data_dir)).append(
+        HistoryLog(config.paths.history_file).append(
             record_from_outcome(request.kind.value, service, outcome, recipient))
     except OSError as exc:  # the history is a convenience; a full disk must not fail the test
         log.warning("could not record the test in the history: %s", exc)

@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from smtp_desktop.cli import report
 from smtp_desktop.exit_codes import ExitCode
-from smtp_desktop.history import HistoryLog, HistoryRecord, history_file
+from smtp_desktop.history import HistoryLog, HistoryRecord
 from smtp_desktop.outbox import (
     DEFAULT_PORT,
     Outbox,
     OutboxServer,
     RemoteHostError,
     ServerStartError,
-    outbox_folder,
 )
 
 if TYPE_CHECKING:
@@ -110,7 +109,7 @@ def run(args: argparse.Namespace, paths: AppPaths, *, stop: threading.Event | No
 
 def _serve(args: argparse.Namespace, paths: AppPaths, stop: threading.Event | None,
            on_ready: Callable[[OutboxServer], None] | None) -> int:
-    folder = outbox_folder(paths.data_dir)
+    folder = paths.outbox_folder
     try:
         server = OutboxServer(Outbox(folder), host=args.host, port=args.port, auth=args.auth,
                               allow_remote=args.allow_remote)
@@ -170,7 +169,7 @@ def _handle_stop_signals(stop: threading.Event, received: list[int]) -> Callable
 
 
 def _list(as_json: bool, paths: AppPaths) -> int:
-    outbox = Outbox(outbox_folder(paths.data_dir))
+    outbox = Outbox(paths.outbox_folder)
     messages = outbox.list()
     if as_json:
         print(json.dumps([m.to_json() for m in messages], indent=2, ensure_ascii=False))
@@ -189,7 +188,7 @@ def _list(as_json: bool, paths: AppPaths) -> int:
 
 
 def _clear(as_json: bool, paths: AppPaths) -> int:
-    outbox = Outbox(outbox_folder(paths.data_dir))
+    outbox = Outbox(paths.outbox_folder)
     removed = outbox.clear()
     noun = "message" if removed == 1 else "messages"
     return report(as_json, ExitCode.OK, f"Deleted {removed} {noun} from the local outbox "
@@ -197,7 +196,7 @@ def _clear(as_json: bool, paths: AppPaths) -> int:
 
 
 def _history(as_json: bool, paths: AppPaths) -> int:
-    log = HistoryLog(history_file(paths.data_dir))
+    log = HistoryLog(paths.history_file)
     records = log.records()
     if as_json:
         print(json.dumps([r.to_json() for r in records], indent=2, ensure_ascii=False))

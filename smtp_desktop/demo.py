@@ -19,7 +19,7 @@ from smtp_desktop.config.model import Service, SmtpSettings
 from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.config.secrets import SecretStore
 from smtp_desktop.config.service import ConfigService
-from smtp_desktop.outbox import Outbox, OutboxServer, outbox_folder
+from smtp_desktop.outbox import Outbox, OutboxServer
 
 DEMO_USERNAME = "demo@example.com"
 
@@ -71,7 +71,7 @@ def start_demo() -> DemoSession:
     paths = AppPaths(root / "config", root / "data")
     config = ConfigService(paths, SecretStore(MemoryKeyring()))
     password = secrets.token_urlsafe(16)
-    outbox = Outbox(outbox_folder(paths.data_dir))
+    outbox = Outbox(paths.outbox_folder)
     server = OutboxServer(outbox, auth=(DEMO_USERNAME, password))
     server.start()
     settings = SmtpSettings(
