@@ -112,6 +112,10 @@ def _read_password_stdin() -> str:
 
 def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None = None) -> int:
     """Run one subcommand; `config` may be injected (tests use an in-memory keyring)."""
+    from smtp_desktop.environment import environment_warnings
+
+    for warning in environment_warnings():
+        print(f"Warning: {warning}", file=sys.stderr)
     if args.command in ("outbox", "history"):
         from smtp_desktop import cli_outbox
 
@@ -146,6 +150,8 @@ def _load_strict(config: ConfigService) -> Any:
 
 
 def _show(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
+    from smtp_desktop.environment import environment_warnings
+
     result = _load_strict(config)
     settings = result.settings
     from smtp_desktop.config.validation import validate
@@ -168,6 +174,7 @@ def _show(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
         },
         "default_service_problem": default.problem,
         "problems": problems,
+        "environment_warnings": environment_warnings(),
     }
     if out.as_json:
         print(json.dumps(document, indent=2, ensure_ascii=False))

@@ -50,3 +50,20 @@ def memory_keyring() -> MemoryKeyring:
 @pytest.fixture
 def config_service(app_paths, memory_keyring) -> ConfigService:
     return ConfigService(app_paths, SecretStore(memory_keyring))
+
+
+def fake_distribution(root, name: str, version: str):
+    info = root / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    return root
+
+
+@pytest.fixture
+def broken_binding(tmp_path, monkeypatch):
+    """shiboken6 6.12.0 as far as importlib.metadata can tell, in this process and in children."""
+    site = fake_distribution(tmp_path / "site", "shiboken6", "6.12.0")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (str(site), os.environ.get("PYTHONPATH")) if p))
+    return site

@@ -8,7 +8,7 @@ OBJECT_NAMES: tuple[str, ...] = (
     "revertButton", "helpPane", "statusLabel",
     # field messages and notices
     "hostError", "portError", "usernameError", "keysError", "passwordNote", "keyringWarning",
-    "showPasswordButton", "loadNotice",
+    "showPasswordButton", "loadNotice", "environmentWarning",
     # test send and probe
     "testRecipientEdit", "testSenderEdit", "sendTestButton", "probeButton", "cancelTestButton",
     "testBusyIndicator", "testResultView", "transcriptToggle", "transcriptView",

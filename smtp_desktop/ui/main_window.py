@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -160,6 +161,13 @@ class SettingsWindow(QMainWindow):
         self._load_notice.setWordWrap(True)
         self._load_notice.setVisible(False)
         column.addWidget(self._load_notice)
+        # A known-bad Qt binding for this Python, found after the first paint (environment.py).
+        self._environment_warning = QLabel()
+        self._environment_warning.setObjectName("environmentWarning")
+        self._environment_warning.setWordWrap(True)
+        self._tint(self._environment_warning, tint.ERROR, bold=True)
+        self._environment_warning.setVisible(False)
+        column.addWidget(self._environment_warning)
 
         self._enabled_toggle = QCheckBox("SMTP Configuration")
         self._enabled_toggle.setObjectName("smtpEnabledToggle")
@@ -599,7 +607,12 @@ class SettingsWindow(QMainWindow):
         worker.signals.succeeded.connect(self._on_transport_warmed)
         start_worker(worker)
 
-    def _on_transport_warmed(self, _result: object) -> None:
+    def _on_transport_warmed(self, environment_warnings: list[str]) -> None:
+        if environment_warnings:
+            for warning in environment_warnings:
+                print(f"Warning: {warning}", file=sys.stderr)
+            self._environment_warning.setText("\n".join(environment_warnings))
+            self._environment_warning.setVisible(True)
         self.transport_warmed.emit()
 
     def _refresh_password_state(self) -> None:
@@ -1102,12 +1115,16 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def _warm_up_transport() -> None:
+def _warm_up_transport() -> list[str]:
+    """Load what a first check needs; return the environment's warnings (importlib.metadata
+    loads `email`, which the first paint does not need either)."""
     # Looked up here, on the worker's thread: even naming mail.warm_up imports the transport.
     from smtp_desktop import checks
+    from smtp_desktop.environment import environment_warnings
 
     checks.warm_up()
     _escape("")  # the outcome's rendering (html) is not on the start-up path either
+    return environment_warnings()
 
 
 def _help_html() -> str:
