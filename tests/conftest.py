@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+from support.distributions import fake_distribution
 from support.memory_keyring import MemoryKeyring
 
 from smtp_desktop.config.paths import AppPaths
@@ -50,13 +51,6 @@ def memory_keyring() -> MemoryKeyring:
 @pytest.fixture
 def config_service(app_paths, memory_keyring) -> ConfigService:
     return ConfigService(app_paths, SecretStore(memory_keyring))
-
-
-def fake_distribution(root, name: str, version: str):
-    info = root / f"{name}-{version}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    return root
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+from support.distributions import fake_distribution
+
 from smtp_desktop.environment import KNOWN_BAD, environment_warnings
 
 BAD_PYTHON = sys.version_info < (3, 12)
@@ -36,8 +38,13 @@ def test_a_broken_binding_is_named_only_on_the_pythons_it_breaks(broken_binding)
     assert environment_warnings((3, 13)) == []
 
 
-def test_a_good_binding_gives_no_warning():
+def test_a_good_binding_gives_no_warning(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(fake_distribution(tmp_path, "shiboken6", "6.11.3")))
+    assert environment_warnings((3, 10)) == []
     assert environment_warnings((3, 11)) == []
+
+
+def test_what_pyproject_resolves_here_is_not_known_bad():
     assert environment_warnings() == []
 
 
