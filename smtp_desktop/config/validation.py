@@ -40,6 +40,15 @@ def host_problem(host: str) -> str | None:
     return None
 
 
+def username_problem(username: str) -> str | None:
+    """Why `username` cannot be sent in a login, or None (an empty one is checked elsewhere)."""
+    if any(c in username for c in "\r\n\0"):
+        return "The username cannot contain line breaks."
+    if username != username.strip():
+        return "The username cannot start or end with spaces."
+    return None
+
+
 def port_problem(port: int) -> str | None:
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         return "The port must be a number from 1 to 65535."
@@ -76,10 +85,8 @@ def validate_own(settings: SmtpSettings) -> list[Problem]:
         problems.append(Problem("host", message))
     if message := port_problem(settings.port):
         problems.append(Problem("port", message))
-    if any(c in settings.username for c in "\r\n\0"):
-        problems.append(Problem("username", "The username cannot contain line breaks."))
-    elif settings.username != settings.username.strip():
-        problems.append(Problem("username", "The username cannot start or end with spaces."))
+    if message := username_problem(settings.username):
+        problems.append(Problem("username", message))
     elif settings.auth_required and not settings.username:
         problems.append(Problem(
             "username", "Enter the username: mail.smtp.auth is true, so the server needs a login."))
