@@ -113,16 +113,14 @@ def check_consistency(settings: SmtpSettings) -> list[Finding]:
     if policy.auth and policy.tls_mode is TlsMode.NONE and loopback is not True:
         off = f"mail.smtp.auth is true but {STARTTLS_ENABLE} is false and {SSL_ENABLE} is not true"
         if policy.allow_unencrypted_login:
-            severity = Severity.DANGER
             message = (f"The password will be sent unencrypted to {host}: {off}, and "
                        f"{ALLOW_UNENCRYPTED_LOGIN} is true.")
         else:
-            severity = Severity.WARNING
             unless = "" if loopback is False else " unless it turns out to be on this computer"
             message = (f"The login to {host} will be refused{unless}: {off}, and a password is "
                        f"never sent unencrypted to another computer.")
         findings.append(Finding(
-            "password-unencrypted", severity, message,
+            "password-unencrypted", Severity.DANGER, message,
             "Use implicit TLS (mail.smtp.ssl.enable)" if port == IMPLICIT_TLS_PORT
             else "Require STARTTLS",
             _encrypt))

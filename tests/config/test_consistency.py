@@ -57,7 +57,7 @@ def test_coherent_settings_have_no_findings(settings_):
     assert check_consistency(settings_) == []
 
 
-def test_a_password_in_the_clear_is_a_danger_only_when_the_user_allowed_it():
+def test_a_password_in_the_clear_is_a_danger_and_the_rest_are_warnings():
     danger = check_consistency(_settings(587, AUTH | NO_STARTTLS | ALLOW))[0]
     assert danger.severity is Severity.DANGER
     assert "smtp.example.com" in danger.message and danger.fix_label
@@ -69,7 +69,7 @@ def test_a_password_in_the_clear_is_a_danger_only_when_the_user_allowed_it():
 @pytest.mark.parametrize(("host", "unless"), [("10.0.0.5", False), ("smtp.example.com", True)])
 def test_a_login_with_starttls_turned_off_will_be_refused_not_obeyed(host, unless):
     (finding,) = check_consistency(_settings(587, AUTH | NO_STARTTLS, host=host))
-    assert finding.id == "password-unencrypted" and finding.severity is Severity.WARNING
+    assert finding.id == "password-unencrypted" and finding.severity is Severity.DANGER
     assert f"The login to {host} will be refused" in finding.message
     assert ("unless it turns out to be on this computer" in finding.message) is unless
     assert "obeyed" not in finding.message
