@@ -137,6 +137,12 @@ class ConnectionPolicy:
         return self.verifies_certificate and self.check_server_identity
 
     @property
+    def server_name(self) -> str:
+        """The name the certificate is checked against (and sent as SNI): the host normalized,
+        since OpenSSL rejects "smtp.example.com." for a certificate naming smtp.example.com."""
+        return normalize_host(self.host)
+
+    @property
     def host_loopback(self) -> bool | None:
         """Whether the server is this computer, as far as the host's spelling tells."""
         return host_is_loopback(self.host)

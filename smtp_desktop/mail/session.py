@@ -367,7 +367,7 @@ class Client(smtplib.SMTP):
         self.phase = "handshake"
         raw = self.sock
         context = self.tls_context()
-        tls_sock = context.wrap_socket(raw, server_hostname=self.opts.host.strip("[]"),
+        tls_sock = context.wrap_socket(raw, server_hostname=self.opts.server_name,
                                        do_handshake_on_connect=False)
         # wrap_socket took over the descriptor; the token must now shut down the TLS socket.
         if raw in self._owned:

@@ -184,3 +184,15 @@ def test_applying_a_preset_does_not_carry_the_opt_in_over():
     from smtp_desktop.config.presets import CONNECTION_KEYS
 
     assert ALLOW in CONNECTION_KEYS
+
+
+def test_disabling_every_listed_mechanism_leaves_no_login_and_is_a_validation_error():
+    settings = _settings({"mail.smtp.auth": "true", "mail.smtp.auth.mechanisms": "LOGIN PLAIN",
+                          "mail.smtp.auth.login.disable": "true",
+                          "mail.smtp.auth.plain.disable": "true"})
+    (problem,) = validate(settings)
+    assert problem.field == "keys" and problem.row == 1
+    assert "No login mechanism is left" in problem.message
+    assert validate(settings.with_changes(keys=(*settings.keys[:3], ("mail.smtp.auth.plain.disable",
+                                                                      "false")))) == []
+    assert validate(settings.with_changes(keys=(("mail.smtp.auth", "false"), *settings.keys[1:]))) == []
