@@ -15,7 +15,7 @@ from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.config.secrets import SecretStore
 from smtp_desktop.config.service import ConfigService
 
-pytest_plugins = ["support.smtp_fixtures", "support.secret_service"]
+pytest_plugins = ["support.smtp_fixtures", "support.secret_service", "support.netns"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,27 +1,30 @@
-"""Whether the port and the TLS keys agree, and a one-line account of how a configuration connects.
+"""Whether the port, the TLS keys and the login agree, and a one-line account of how a
+configuration connects.
 
-The rules follow the transport's reading of the keys:
-  * mail.smtp.ssl.enable true: implicit TLS from the first byte (port 465);
-  * otherwise STARTTLS is used when the server offers it, unless mail.smtp.starttls.enable is
-    false; mail.smtp.starttls.required true makes it mandatory (and implies enable);
-  * the certificate is verified unless mail.smtp.ssl.trust covers the host or
-    mail.smtp.ssl.checkserveridentity is false.
+Both read the keys through `smtp_desktop.config.policy.connection_policy`, the reading the
+transport uses, so what they say is what the transport does.
 """
 
 from __future__ import annotations
 
 import enum
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from smtp_desktop.config.keys import ALLOW_UNENCRYPTED_LOGIN, validate_value
 from smtp_desktop.config.model import SmtpSettings
-
-SSL_ENABLE = "mail.smtp.ssl.enable"
-STARTTLS_ENABLE = "mail.smtp.starttls.enable"
-STARTTLS_REQUIRED = "mail.smtp.starttls.required"
-SSL_TRUST = "mail.smtp.ssl.trust"
-CHECK_SERVER_IDENTITY = "mail.smtp.ssl.checkserveridentity"
+from smtp_desktop.config.policy import (
+    CHECK_SERVER_IDENTITY,
+    MECHANISMS,
+    SSL_ENABLE,
+    SSL_TRUST,
+    STARTTLS_ENABLE,
+    STARTTLS_REQUIRED,
+    ConnectionPolicy,
+    TlsMode,
+    connection_policy,
+    host_is_loopback,
+)
 
 IMPLICIT_TLS_PORT = 465
 STARTTLS_PORTS = frozenset({25, 587})
@@ -50,36 +53,9 @@ class Finding:
         return self._fixer(settings)
 
 
-# ---------------------------------------------------------------- reading the keys
-
-
-def uses_implicit_tls(settings: SmtpSettings) -> bool:
-    return settings.flag(SSL_ENABLE)
-
-
-def starttls_required(settings: SmtpSettings) -> bool:
-    return settings.flag(STARTTLS_REQUIRED)
-
-
-def starttls_allowed(settings: SmtpSettings) -> bool:
-    """STARTTLS will be tried when offered: enable true or absent, or required true."""
-    return settings.flag(STARTTLS_ENABLE, default=True) or starttls_required(settings)
-
-
 def is_loopback(host: str) -> bool:
-    name = host.strip().rstrip(".").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def trust_covers(settings: SmtpSettings) -> bool:
-    """mail.smtp.ssl.trust is '*' or names this host: its certificate is not verified."""
-    tokens = (settings.key(SSL_TRUST) or "").lower().split()
-    return "*" in tokens or settings.host.strip().lower() in tokens
+    """Whether `host` is spelled as this computer (a loopback IP or `localhost`)."""
+    return host_is_loopback(host) is True
 
 
 # ---------------------------------------------------------------- fixing
@@ -115,21 +91,36 @@ def _encrypt(settings: SmtpSettings) -> SmtpSettings:
     return _use_starttls(settings)
 
 
+def _implemented_mechanisms_only(settings: SmtpSettings) -> SmtpSettings:
+    policy = connection_policy(settings)
+    kept = [m for m in (settings.key(MECHANISMS) or "").split()
+            if m.upper() not in policy.unimplemented_mechanisms]
+    return _set_keys(settings, {MECHANISMS: " ".join(kept) or None})
+
+
 # ---------------------------------------------------------------- checking
 
 
 def check_consistency(settings: SmtpSettings) -> list[Finding]:
     """Every disagreement between the port, the TLS keys and the login, most serious first."""
     findings: list[Finding] = []
-    ssl = uses_implicit_tls(settings)
+    policy = connection_policy(settings)
+    ssl = policy.implicit_tls
     port = settings.port
+    host = settings.host or "the server"
 
-    if (settings.auth_required and not ssl and not starttls_allowed(settings)
-            and not is_loopback(settings.host)):
+    loopback = policy.host_loopback
+    if policy.auth and policy.tls_mode is TlsMode.NONE and loopback is not True:
+        off = f"mail.smtp.auth is true but {STARTTLS_ENABLE} is false and {SSL_ENABLE} is not true"
+        if policy.allow_unencrypted_login:
+            message = (f"The password will be sent unencrypted to {host}: {off}, and "
+                       f"{ALLOW_UNENCRYPTED_LOGIN} is true.")
+        else:
+            unless = "" if loopback is False else " unless it turns out to be on this computer"
+            message = (f"The login to {host} will be refused{unless}: {off}, and a password is "
+                       f"never sent unencrypted to another computer.")
         findings.append(Finding(
-            "password-unencrypted", Severity.DANGER,
-            f"The password would be sent unencrypted to {settings.host or 'the server'}: "
-            f"mail.smtp.auth is true but {STARTTLS_ENABLE} is false and {SSL_ENABLE} is not true.",
+            "password-unencrypted", Severity.DANGER, message,
             "Use implicit TLS (mail.smtp.ssl.enable)" if port == IMPLICIT_TLS_PORT
             else "Require STARTTLS",
             _encrypt))
@@ -146,12 +137,21 @@ def check_consistency(settings: SmtpSettings) -> list[Finding]:
             f"Port {port} starts unencrypted and upgrades with STARTTLS, but {SSL_ENABLE} is true; "
             f"the connection will fail. Use port 465 for implicit TLS.",
             "Use STARTTLS instead (remove mail.smtp.ssl.enable)", _use_starttls))
-    elif ssl and (settings.flag(STARTTLS_ENABLE) or starttls_required(settings)):
+    elif ssl and policy.starttls_requested:
         findings.append(Finding(
             "ssl-and-starttls", Severity.WARNING,
             f"Both {SSL_ENABLE} and STARTTLS are on; with implicit TLS the connection is already "
             f"encrypted and STARTTLS never applies.",
             "Keep implicit TLS (remove the STARTTLS keys)", _use_implicit_tls))
+
+    skipped = policy.unimplemented_mechanisms
+    if skipped and validate_value(MECHANISMS, settings.key(MECHANISMS) or "") is None:
+        names = " ".join(skipped)
+        findings.append(Finding(
+            "unimplemented-mechanisms", Severity.WARNING,
+            f"{MECHANISMS} lists {names}, which this app does not implement; "
+            f"{'it is' if len(skipped) == 1 else 'they are'} skipped.",
+            f"Remove {names} from {MECHANISMS}", _implemented_mechanisms_only))
     return findings
 
 
@@ -161,35 +161,45 @@ def check_consistency(settings: SmtpSettings) -> list[Finding]:
 def security_summary(settings: SmtpSettings, password_in_keyring: bool) -> str:
     """One line on how this configuration connects, e.g.
     "STARTTLS on 587, certificate verified, password from the system keyring"."""
+    policy = connection_policy(settings)
     port = settings.port
     host = settings.host or "the server"
-    loopback = is_loopback(settings.host)
-    encrypted = True
-    if uses_implicit_tls(settings):
+    if policy.implicit_tls:
         parts = [f"Implicit TLS on {port}"]
-    elif starttls_required(settings):
+    elif policy.starttls_required:
         parts = [f"STARTTLS on {port}"]
-    elif starttls_allowed(settings):
+    elif policy.starttls:
         parts = [f"STARTTLS on {port} if {host} offers it (not required, so it may fall back to "
                  f"no encryption)"]
     else:
-        encrypted = False
-        parts = [f"No encryption on {port} to {host}" + (" (loopback)" if loopback else "")]
+        parts = [f"No encryption on {port} to {host}"
+                 + (" (loopback)" if policy.host_loopback else "")]
 
-    if encrypted:
-        if trust_covers(settings):
+    if policy.tls_mode is not TlsMode.NONE:
+        if policy.trust_without_verification:
             parts.append(f"certificate trusted without verification for {host} ({SSL_TRUST})")
-        elif not settings.flag(CHECK_SERVER_IDENTITY, default=True):
+        elif not policy.check_server_identity:
             parts.append(f"certificate not checked against the host name ({CHECK_SERVER_IDENTITY} false)")
         else:
             parts.append("certificate verified")
 
-    if not settings.auth_required:
+    if not policy.auth:
         parts.append("no login")
     else:
         source = ("password from the system keyring" if password_in_keyring
                   else "password not stored in the system keyring")
-        if not encrypted and not loopback:
-            source += ", sent unencrypted"
-        parts.append(source)
+        parts.append(source + _unencrypted_login(policy))
     return ", ".join(parts)
+
+
+def _unencrypted_login(policy: ConnectionPolicy) -> str:
+    """What happens to the login when the connection may end up unencrypted. Before connecting
+    only the host's spelling is known, so for a name both cases are said."""
+    loopback = policy.host_loopback
+    if policy.always_encrypted or loopback is True:
+        return ""
+    when = " if STARTTLS is not offered" if policy.starttls else ""
+    if policy.allow_unencrypted_login:
+        return f", sent unencrypted{when} ({ALLOW_UNENCRYPTED_LOGIN})"
+    unless = ", unless the server is on this computer" if loopback is None else ""
+    return f", never sent unencrypted: the login is refused{when}{unless}"

@@ -33,21 +33,28 @@ class KeySpec:
     used: bool
 
 
-_TLS_PROTOCOLS = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
-_MECHANISMS = {"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "NTLM", "DIGEST-MD5"}
+# The one table of TLS version names, oldest first (the transport maps "TLSv1.2" to
+# ssl.TLSVersion.TLSv1_2 by replacing the dot).
+TLS_VERSIONS: tuple[str, ...] = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+# Login mechanisms the transport implements, and those JavaMail knows that it does not.
+IMPLEMENTED_MECHANISMS: tuple[str, ...] = ("PLAIN", "LOGIN", "CRAM-MD5")
+UNIMPLEMENTED_MECHANISMS: tuple[str, ...] = ("XOAUTH2", "NTLM", "DIGEST-MD5")
+ALLOW_UNENCRYPTED_LOGIN = "smtp-desktop.allow-unencrypted-login"
 
 CATALOGUE: tuple[KeySpec, ...] = (
     KeySpec("mail.smtp.auth", KeyType.BOOLEAN, "false",
             "Log in to the server with the username and password.", True),
     KeySpec("mail.smtp.auth.mechanisms", KeyType.MECHANISM_LIST, "PLAIN LOGIN",
-            "Space-separated login mechanisms to try, in order (PLAIN, LOGIN, CRAM-MD5).", True),
+            "Space-separated login mechanisms to try, in order (PLAIN, LOGIN, CRAM-MD5; "
+            "XOAUTH2, NTLM and DIGEST-MD5 are not implemented and are skipped).", True),
     KeySpec("mail.smtp.auth.login.disable", KeyType.BOOLEAN, "false",
             "Never use the AUTH LOGIN mechanism.", True),
     KeySpec("mail.smtp.auth.plain.disable", KeyType.BOOLEAN, "false",
             "Never use the AUTH PLAIN mechanism.", True),
     KeySpec("mail.smtp.starttls.enable", KeyType.BOOLEAN, "true",
             "Upgrade the connection with STARTTLS when the server offers it "
-            "(this app's default when absent; false is obeyed).", True),
+            "(this app's default when absent; with false, a login to a server that is not on "
+            "this computer is refused).", True),
     KeySpec("mail.smtp.starttls.required", KeyType.BOOLEAN, "false",
             "Fail when the server does not offer STARTTLS.", True),
     KeySpec("mail.smtp.ssl.enable", KeyType.BOOLEAN, "false",
@@ -65,6 +72,9 @@ CATALOGUE: tuple[KeySpec, ...] = (
             "Milliseconds to wait for each server reply.", True),
     KeySpec("mail.smtp.writetimeout", KeyType.MILLISECONDS, "20000",
             "Milliseconds a single write may take.", True),
+    KeySpec(ALLOW_UNENCRYPTED_LOGIN, KeyType.BOOLEAN, "false",
+            "Allow logging in over an unencrypted connection to a server that is not on this "
+            "computer: the password is then sent in clear text. Off by default.", True),
     KeySpec("mail.from", KeyType.ADDRESS, "",
             "The From address in the message header.", True),
     KeySpec("mail.smtp.from", KeyType.ADDRESS, "",
@@ -160,14 +170,19 @@ def validate_value(name: str, value: str) -> str | None:
             if not _HOST_TOKEN.match(token):
                 return f"{name}: '{token}' is not a host name; use '*' or names separated by spaces."
     elif spec.type is KeyType.PROTOCOL_LIST:
-        unknown = [t for t in text.split() if t not in _TLS_PROTOCOLS]
+        unknown = [t for t in text.split() if t not in TLS_VERSIONS]
         if unknown:
-            allowed = ", ".join(sorted(_TLS_PROTOCOLS))
+            allowed = ", ".join(TLS_VERSIONS)
             return f"{name}: unknown TLS version '{unknown[0]}'; use {allowed}."
     elif spec.type is KeyType.MECHANISM_LIST:
-        unknown = [t for t in text.upper().split() if t not in _MECHANISMS]
+        listed = text.upper().split()
+        implemented = ", ".join(IMPLEMENTED_MECHANISMS)
+        unknown = [t for t in listed if t not in IMPLEMENTED_MECHANISMS + UNIMPLEMENTED_MECHANISMS]
         if unknown:
-            return f"{name}: unknown mechanism '{unknown[0]}'; use PLAIN, LOGIN or CRAM-MD5."
+            return f"{name}: unknown mechanism '{unknown[0]}'; use {implemented}."
+        if listed and not any(t in IMPLEMENTED_MECHANISMS for t in listed):
+            return (f"{name}: this app does not implement {' '.join(dict.fromkeys(listed))}; "
+                    f"list at least one of {implemented}.")
     elif spec.type is KeyType.ADDRESS:
         if text and not _looks_like_address(text):
             return f"{name} must be an email address such as me@example.com."

@@ -43,6 +43,7 @@ CONNECTION_KEYS: frozenset[str] = frozenset({
     "mail.smtp.socketFactory.fallback",
     "mail.smtp.host",
     "mail.smtp.port",
+    "smtp-desktop.allow-unencrypted-login",  # an opt-in for one server, never carried over
 })
 
 

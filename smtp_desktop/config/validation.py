@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from smtp_desktop.config.errors import Problem
-from smtp_desktop.config.keys import is_ip_address, validate_value
+from smtp_desktop.config.keys import IMPLEMENTED_MECHANISMS, is_ip_address, validate_value
 from smtp_desktop.config.model import DefaultService, Service, SmtpSettings
+from smtp_desktop.config.policy import MECHANISMS, connection_policy
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -37,6 +38,15 @@ def host_problem(host: str) -> str | None:
             return f"'{text}' is not a valid host name."
     if len(ascii_name) > 253 or not all(_LABEL.match(label) for label in ascii_name.split(".")):
         return f"'{text}' is not a valid host name."
+    return None
+
+
+def username_problem(username: str) -> str | None:
+    """Why `username` cannot be sent in a login, or None (an empty one is checked elsewhere)."""
+    if any(c in username for c in "\r\n\0"):
+        return "The username cannot contain line breaks."
+    if username != username.strip():
+        return "The username cannot start or end with spaces."
     return None
 
 
@@ -76,15 +86,25 @@ def validate_own(settings: SmtpSettings) -> list[Problem]:
         problems.append(Problem("host", message))
     if message := port_problem(settings.port):
         problems.append(Problem("port", message))
-    if any(c in settings.username for c in "\r\n\0"):
-        problems.append(Problem("username", "The username cannot contain line breaks."))
-    elif settings.username != settings.username.strip():
-        problems.append(Problem("username", "The username cannot start or end with spaces."))
+    if message := username_problem(settings.username):
+        problems.append(Problem("username", message))
     elif settings.auth_required and not settings.username:
         problems.append(Problem(
             "username", "Enter the username: mail.smtp.auth is true, so the server needs a login."))
-    problems.extend(key_problems(settings.keys))
+    key_messages = key_problems(settings.keys)
+    problems.extend(key_messages)
+    if not key_messages and (message := _no_mechanism_left(settings)):
+        rows = [row for row, (key, _) in enumerate(settings.keys) if key == MECHANISMS]
+        problems.append(Problem("keys", message, rows[0] if rows else None))
     return problems
+
+
+def _no_mechanism_left(settings: SmtpSettings) -> str | None:
+    """A login is due but the mechanism list and the *.disable keys leave nothing to log in with."""
+    if not settings.auth_required or connection_policy(settings).mechanisms:
+        return None
+    return (f"No login mechanism is left: {MECHANISMS} and mail.smtp.auth.login.disable / "
+            f"mail.smtp.auth.plain.disable together exclude {', '.join(IMPLEMENTED_MECHANISMS)}.")
 
 
 def duplicate_key_problems(keys: tuple[tuple[str, str], ...]) -> list[Problem]:

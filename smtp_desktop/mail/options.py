@@ -1,60 +1,41 @@
 """Turn SmtpSettings and their JavaMail keys into the options one connection attempt uses.
 
-Safe defaults apply when a key is absent: certificates are verified with a host-name check,
-STARTTLS is used when offered, and every wait is finite.
+The keys are read by `smtp_desktop.config.policy` (the one reading shared with validation, the
+consistency checks and the security summary); this module validates the settings and adds what
+only a send needs (addresses, EHLO name, local address). Safe defaults apply when a key is
+absent: certificates are verified with a host-name check, STARTTLS is used when offered, a login
+never goes unencrypted to another computer, and every wait is finite.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
-from smtp_desktop.config.keys import BY_NAME, is_ip_address, is_used, parse_bool
+from smtp_desktop.config.keys import IMPLEMENTED_MECHANISMS, is_ip_address, is_used
 from smtp_desktop.config.model import SmtpSettings
-from smtp_desktop.config.validation import host_problem, key_problems, port_problem
+from smtp_desktop.config.policy import ConnectionPolicy, connection_policy
+from smtp_desktop.config.validation import host_problem, key_problems, port_problem, username_problem
 from smtp_desktop.mail.errors import InvalidInputError
 from smtp_desktop.mail.transcript import printable
 
-SUPPORTED_MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")
-_TLS_ORDER = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-_BAD_CHARS = ("\r", "\n", "\0")
+SUPPORTED_MECHANISMS = IMPLEMENTED_MECHANISMS
 
 
 @dataclass(frozen=True)
-class ConnectionOptions:
-    """Everything one attempt needs to know, already validated."""
+class ConnectionOptions(ConnectionPolicy):
+    """Everything one attempt needs to know, already validated: the policy, and for a send."""
 
-    host: str
-    port: int
-    username: str
-    auth: bool
-    mechanisms: tuple[str, ...]
-    implicit_tls: bool
-    starttls: bool
-    starttls_required: bool
-    trust_without_verification: bool
-    check_server_identity: bool
-    min_tls: str | None
-    max_tls: str | None
-    connect_timeout: float  # seconds
-    read_timeout: float
-    write_timeout: float
-    header_from: str | None
-    envelope_from: str | None
-    ehlo_name: str | None
-    local_address: str | None
-    unused_keys: tuple[str, ...]
+    header_from: str | None = None
+    envelope_from: str | None = None
+    ehlo_name: str | None = None
+    local_address: str | None = None
+    unused_keys: tuple[str, ...] = ()
 
     @property
     def server(self) -> str:
         return format_server(self.host, self.port)
-
-    @property
-    def security(self) -> str:
-        """What is configured: "ssl", "starttls" or "none"."""
-        if self.implicit_tls:
-            return "ssl"
-        return "starttls" if self.starttls else "none"
 
 
 def format_server(host: str, port: int | str) -> str:
@@ -71,13 +52,6 @@ def unused_keys(settings: SmtpSettings) -> tuple[str, ...]:
         if name and not is_used(name) and name not in seen:
             seen.append(name)
     return tuple(seen)
-
-
-def _millis(settings: SmtpSettings, name: str) -> float:
-    value = settings.key(name)
-    if value is None or not value.strip():
-        value = BY_NAME[name].default
-    return int(value.strip()) / 1000.0
 
 
 def _text(settings: SmtpSettings, name: str) -> str | None:
@@ -102,13 +76,11 @@ def _options(settings: SmtpSettings, _port_type: type) -> ConnectionOptions:
         problems.append(message)
     if message := port_problem(settings.port):
         problems.append(message)
-    if any(c in settings.username for c in _BAD_CHARS):
-        problems.append("The username cannot contain line breaks.")
-    elif settings.username != settings.username.strip():
-        problems.append("The username cannot start or end with spaces.")
+    if message := username_problem(settings.username):
+        problems.append(message)
     problems.extend(p.message for p in key_problems(settings.keys))
     for key, value in settings.keys:
-        if any(c in value for c in "\0") or any(c in key for c in _BAD_CHARS):
+        if any(c in value for c in "\0") or any(c in key for c in "\r\n\0"):
             problems.append(f"The key {key.strip()!r} or its value contains control characters.")
     if problems:
         extra = f" ({len(problems) - 1} more problem(s) in the settings.)" if len(problems) > 1 else ""
@@ -116,36 +88,9 @@ def _options(settings: SmtpSettings, _port_type: type) -> ConnectionOptions:
             problems[0] + extra,
             advice="Correct the highlighted settings, then try again.")
 
-    flag = settings.flag
-    trust = (settings.key("mail.smtp.ssl.trust") or "").split()
-    host = settings.host.rstrip(".").lower()
-    trusted = "*" in trust or host in {t.rstrip(".").lower() for t in trust}
-    protocols = sorted(set((settings.key("mail.smtp.ssl.protocols") or "").split()),
-                       key=_TLS_ORDER.index)
-    mechanisms = (_text(settings, "mail.smtp.auth.mechanisms")
-                  or BY_NAME["mail.smtp.auth.mechanisms"].default).upper().split()
-    if flag("mail.smtp.auth.login.disable"):
-        mechanisms = [m for m in mechanisms if m != "LOGIN"]
-    if flag("mail.smtp.auth.plain.disable"):
-        mechanisms = [m for m in mechanisms if m != "PLAIN"]
-    required = flag("mail.smtp.starttls.required")
+    policy = connection_policy(settings)
     return ConnectionOptions(
-        host=settings.host,
-        port=settings.port,
-        username=settings.username,
-        auth=settings.auth_required,
-        mechanisms=tuple(dict.fromkeys(mechanisms)),
-        implicit_tls=flag("mail.smtp.ssl.enable"),
-        # JavaMail's rule: "required" implies "use it". Absent means yes; "false" is obeyed.
-        starttls=flag("mail.smtp.starttls.enable", True) or required,
-        starttls_required=required,
-        trust_without_verification=trusted,
-        check_server_identity=flag("mail.smtp.ssl.checkserveridentity", True),
-        min_tls=protocols[0] if protocols else None,
-        max_tls=protocols[-1] if protocols else None,
-        connect_timeout=_millis(settings, "mail.smtp.connectiontimeout"),
-        read_timeout=_millis(settings, "mail.smtp.timeout"),
-        write_timeout=_millis(settings, "mail.smtp.writetimeout"),
+        **{f.name: getattr(policy, f.name) for f in dataclasses.fields(ConnectionPolicy)},
         header_from=_text(settings, "mail.from"),
         envelope_from=_text(settings, "mail.smtp.from"),
         ehlo_name=_text(settings, "mail.smtp.localhost"),
@@ -156,7 +101,4 @@ def _options(settings: SmtpSettings, _port_type: type) -> ConnectionOptions:
 
 def configured_security(settings: SmtpSettings) -> str:
     """The security the settings ask for, without validating them."""
-    if parse_bool(settings.key("mail.smtp.ssl.enable") or "false"):
-        return "ssl"
-    starttls = settings.flag("mail.smtp.starttls.enable", True)
-    return "starttls" if starttls or settings.flag("mail.smtp.starttls.required") else "none"
+    return connection_policy(settings).security

@@ -23,11 +23,12 @@ import time
 from dataclasses import dataclass
 
 from smtp_desktop.config.keys import is_ip_address
+from smtp_desktop.config.policy import is_loopback_address
 from smtp_desktop.mail import diagnosis
 from smtp_desktop.mail.cancel import CancelToken
 from smtp_desktop.mail.certificates import CertificateInfo, CertificateParseError, parse_der
 from smtp_desktop.mail.errors import Category, MailError, SessionError
-from smtp_desktop.mail.options import SUPPORTED_MECHANISMS, ConnectionOptions, format_server
+from smtp_desktop.mail.options import ConnectionOptions, format_server
 from smtp_desktop.mail.results import TlsInfo
 from smtp_desktop.mail.transcript import REDACTED, Transcript
 
@@ -42,7 +43,6 @@ _READ_SIZE = 16 * 1024  # one TLS record
 _REPLY_LINE = re.compile(r"(\d{3})([ -]|$)(.*)", re.DOTALL)
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EAGAIN, 10035}
-_TLS_VERSIONS = {"TLSv1": "TLSv1", "TLSv1.1": "TLSv1_1", "TLSv1.2": "TLSv1_2", "TLSv1.3": "TLSv1_3"}
 
 
 class CertificateRejected(SessionError):
@@ -101,10 +101,15 @@ def _tls_context(verify: bool, check_hostname: bool, min_tls: str | None, max_tl
     elif not check_hostname:
         context.check_hostname = False
     if min_tls:
-        context.minimum_version = getattr(ssl.TLSVersion, _TLS_VERSIONS[min_tls])
+        context.minimum_version = _tls_version(min_tls)
     if max_tls:
-        context.maximum_version = getattr(ssl.TLSVersion, _TLS_VERSIONS[max_tls])
+        context.maximum_version = _tls_version(max_tls)
     return context
+
+
+def _tls_version(name: str) -> ssl.TLSVersion:
+    """The ssl.TLSVersion for a name of keys.TLS_VERSIONS: "TLSv1.2" is TLSVersion.TLSv1_2."""
+    return ssl.TLSVersion[name.replace(".", "_")]
 
 
 def _set_timeout(sock: socket.socket, seconds: float) -> None:
@@ -190,6 +195,7 @@ class Client(smtplib.SMTP):
             or None)
         self.phase = "connect"
         self.tls_active = False
+        self.peer_address = ""  # the IP actually connected to
         self.tls: TlsInfo | None = None
         self.certificate: CertificateInfo | None = None
         self.polite_quit = False  # the server is still talking to us after a refusal
@@ -299,6 +305,7 @@ class Client(smtplib.SMTP):
                 last = diagnosis.connect_failure(self.ctx, exc, shown, ipv6)
                 continue
             sock.settimeout(self.opts.read_timeout)
+            self.peer_address = address[0]
             self.transcript.note(f"connected to {shown}")
             return sock
         raise last or diagnosis.failure(Category.DNS, f"'{self.opts.host}' has no addresses.")
@@ -360,7 +367,7 @@ class Client(smtplib.SMTP):
         self.phase = "handshake"
         raw = self.sock
         context = self.tls_context()
-        tls_sock = context.wrap_socket(raw, server_hostname=self.opts.host.strip("[]"),
+        tls_sock = context.wrap_socket(raw, server_hostname=self.opts.server_name,
                                        do_handshake_on_connect=False)
         # wrap_socket took over the descriptor; the token must now shut down the TLS socket.
         if raw in self._owned:
@@ -555,16 +562,16 @@ class Client(smtplib.SMTP):
         offered = self.offered_mechanisms()
         if not offered:
             raise diagnosis.no_login_offered(self.ctx, self.tls_active, self.has_extn("starttls"))
-        allowed = tuple(m for m in self.opts.mechanisms if m in SUPPORTED_MECHANISMS)
+        allowed = self.opts.mechanisms
         candidates = [m for m in allowed if m in offered]
         if not candidates:
             raise diagnosis.no_common_mechanism(self.ctx, allowed, offered)
         if not self.tls_active:
-            from smtp_desktop.config.consistency import is_loopback
-
-            loopback = is_loopback(self.opts.host)
+            self.refuse_unencrypted_login()
+            loopback = is_loopback_address(self.peer_address)
             self.transcript.note("logging in over an unencrypted connection"
-                                 + (" (loopback)" if loopback else ": warning"))
+                                 + (" (loopback)" if loopback else ": allowed by "
+                                    "smtp-desktop.allow-unencrypted-login"))
             # Loopback never leaves this computer (as in Gitea); anything else deserves a warning.
             log.log(logging.INFO if loopback else logging.WARNING,
                     "logging in to %s as %s without TLS", self.opts.host, username)
@@ -577,6 +584,17 @@ class Client(smtplib.SMTP):
                 continue  # advertised but not really supported: try the next one
             raise self._refusal("auth", code, msg)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def refuse_unencrypted_login(self) -> None:
+        """Raise, before any AUTH, when credentials would go unencrypted to a peer that is not
+        this computer (decided on the address connected to) and the user has not opted in."""
+        if self.tls_active or self.opts.may_log_in_unencrypted(self.peer_address):
+            return
+        self.transcript.note(f"not logging in: the connection is not encrypted and "
+                             f"{format_server(self.peer_address, self.opts.port)} is not this "
+                             f"computer; the password was not sent")
+        self.polite_quit = True
+        raise diagnosis.unencrypted_login_refused(self.ctx, self.opts.starttls)
 
     def _auth_exchange(self, mechanism: str, user: bytes, password: bytes) -> tuple[int, bytes]:
         if mechanism == "PLAIN":
@@ -690,6 +708,7 @@ def _converse(client: Client, report: Report, *, username: str, password: str | 
     report.capabilities = client.capabilities()
     report.auth_mechanisms = client.offered_mechanisms()
     if login and password:
+        client.refuse_unencrypted_login()
         try:
             client.authenticate(username, password)
         except SessionError as exc:

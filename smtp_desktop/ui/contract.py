@@ -16,6 +16,7 @@ OBJECT_NAMES: tuple[str, ...] = (
     # presets, keys, consistency
     "presetCombo", "regionCombo", "presetInfoLabel", "presetOfferLabel", "presetOfferButton",
     "pasteKeysButton", "consistencyWarning", "consistencyFixButton", "securitySummaryLabel",
+    "unencryptedLoginWarning",
     # outbox and history
     "sideTabs", "outboxView", "outboxMessageView", "outboxRefreshButton", "outboxDeleteButton",
     "outboxSaveButton", "historyView",

@@ -316,6 +316,14 @@ class SettingsWindow(QMainWindow):
         self._security_summary.setWordWrap(True)
         self._security_summary.setAccessibleName("Security summary")
         column.addWidget(self._security_summary)
+        self._unencrypted_login_warning = QLabel(
+            "⚠ smtp-desktop.allow-unencrypted-login is true: the password may be sent "
+            "unencrypted to a server that is not on this computer.")
+        self._unencrypted_login_warning.setObjectName("unencryptedLoginWarning")
+        self._unencrypted_login_warning.setWordWrap(True)
+        self._tint(self._unencrypted_login_warning, tint.DANGER, bold=True)
+        self._unencrypted_login_warning.setVisible(False)
+        column.addWidget(self._unencrypted_login_warning)
 
         column.addWidget(self._build_test_box())
 
@@ -923,6 +931,19 @@ class SettingsWindow(QMainWindow):
             text = security_summary(settings, self._password_stored)
         self._security_summary.setText(text)
         self._security_summary.setVisible(bool(text))
+        self._update_unencrypted_login_warning(settings)
+
+    def _update_unencrypted_login_warning(self, settings: SmtpSettings) -> None:
+        """Shown while the settings in use allow a login over an unencrypted connection."""
+        from smtp_desktop.config.policy import connection_policy
+
+        used = None
+        if settings.enabled and settings.service is Service.OWN:
+            used = settings
+        elif settings.enabled and self._default_service and self._default_service.service:
+            used = self._default_service.service.as_settings()
+        self._unencrypted_login_warning.setVisible(
+            used is not None and connection_policy(used).allow_unencrypted_login)
 
     # ================================================================ test send and probe
 

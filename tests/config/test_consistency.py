@@ -21,6 +21,7 @@ SSL = {"mail.smtp.ssl.enable": "true"}
 STARTTLS = {"mail.smtp.starttls.enable": "true"}
 REQUIRED = {"mail.smtp.starttls.required": "true"}
 NO_STARTTLS = {"mail.smtp.starttls.enable": "false"}
+ALLOW = {"smtp-desktop.allow-unencrypted-login": "true"}
 
 
 @pytest.mark.parametrize(("settings_", "expected"), [
@@ -57,11 +58,21 @@ def test_coherent_settings_have_no_findings(settings_):
 
 
 def test_a_password_in_the_clear_is_a_danger_and_the_rest_are_warnings():
-    danger = check_consistency(_settings(587, AUTH | NO_STARTTLS))[0]
+    danger = check_consistency(_settings(587, AUTH | NO_STARTTLS | ALLOW))[0]
     assert danger.severity is Severity.DANGER
     assert "smtp.example.com" in danger.message and danger.fix_label
+    assert "will be sent unencrypted" in danger.message
     warning = check_consistency(_settings(465, AUTH))[0]
     assert warning.severity is Severity.WARNING and warning.fix_label
+
+
+@pytest.mark.parametrize(("host", "unless"), [("10.0.0.5", False), ("smtp.example.com", True)])
+def test_a_login_with_starttls_turned_off_will_be_refused_not_obeyed(host, unless):
+    (finding,) = check_consistency(_settings(587, AUTH | NO_STARTTLS, host=host))
+    assert finding.id == "password-unencrypted" and finding.severity is Severity.DANGER
+    assert f"The login to {host} will be refused" in finding.message
+    assert ("unless it turns out to be on this computer" in finding.message) is unless
+    assert "obeyed" not in finding.message
 
 
 def test_fixes_produce_the_expected_keys_and_keep_the_users_others():
@@ -140,9 +151,30 @@ def test_is_loopback(host, expected):
      "(mail.smtp.ssl.checkserveridentity false), password from the system keyring"),
     (_settings(587, AUTH), True,
      "STARTTLS on 587 if smtp.example.com offers it (not required, so it may fall back to no "
+     "encryption), certificate verified, password from the system keyring, never sent "
+     "unencrypted: the login is refused if STARTTLS is not offered, unless the server is on this "
+     "computer"),
+    (_settings(587, AUTH, host="10.0.0.5"), True,
+     "STARTTLS on 587 if 10.0.0.5 offers it (not required, so it may fall back to no "
+     "encryption), certificate verified, password from the system keyring, never sent "
+     "unencrypted: the login is refused if STARTTLS is not offered"),
+    (_settings(587, AUTH, host="::ffff:127.0.0.1"), True,
+     "STARTTLS on 587 if ::ffff:127.0.0.1 offers it (not required, so it may fall back to no "
      "encryption), certificate verified, password from the system keyring"),
     (_settings(25, AUTH | NO_STARTTLS), True,
-     "No encryption on 25 to smtp.example.com, password from the system keyring, sent unencrypted"),
+     "No encryption on 25 to smtp.example.com, password from the system keyring, never sent "
+     "unencrypted: the login is refused, unless the server is on this computer"),
+    (_settings(25, AUTH | NO_STARTTLS | ALLOW), True,
+     "No encryption on 25 to smtp.example.com, password from the system keyring, sent "
+     "unencrypted (smtp-desktop.allow-unencrypted-login)"),
+    (_settings(587, AUTH | ALLOW), False,
+     "STARTTLS on 587 if smtp.example.com offers it (not required, so it may fall back to no "
+     "encryption), certificate verified, password not stored in the system keyring, sent "
+     "unencrypted if STARTTLS is not offered (smtp-desktop.allow-unencrypted-login)"),
+    (_settings(465, AUTH | SSL | {"mail.smtp.ssl.trust": "smtp.example.com"},
+               host="SMTP.Example.com."), True,
+     "Implicit TLS on 465, certificate trusted without verification for SMTP.Example.com. "
+     "(mail.smtp.ssl.trust), password from the system keyring"),
 ])
 def test_security_summary(settings_, in_keyring, expected):
     assert security_summary(settings_, password_in_keyring=in_keyring) == expected
