@@ -50,9 +50,11 @@ def object_with_pairs(pairs: list[tuple[str, Any]]) -> JsonObject:
 
 
 def loads(text: str, source: str) -> Any:
+    """Parse one of our JSON files; anything json cannot turn into values (a syntax error,
+    nesting too deep, an integer longer than Python's 4,300-digit limit) is SettingsFileError."""
     try:
         return json.loads(text, object_pairs_hook=object_with_pairs)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         raise SettingsFileError(f"{source} is not valid JSON: {exc}") from None
 
 
