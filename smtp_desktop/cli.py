@@ -24,6 +24,7 @@ from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.config.service import ConfigService
 from smtp_desktop.config.store import settings_to_document
 from smtp_desktop.exit_codes import ExitCode
+from smtp_desktop.text import escape, escape_lines
 
 
 def add_subcommands(parser: argparse.ArgumentParser) -> None:
@@ -77,10 +78,15 @@ def report(as_json: bool, code: ExitCode, message: str, **fields: Any) -> int:
     if as_json:
         document = {"ok": code == ExitCode.OK, "exit_code": int(code), "message": message}
         document.update(fields)
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        print_json(document)
     else:
-        print(message, file=sys.stdout if code == ExitCode.OK else sys.stderr)
+        print(escape_lines(message), file=sys.stdout if code == ExitCode.OK else sys.stderr)
     return int(code)
+
+
+def print_json(value: Any) -> None:
+    """Print a command's one JSON value (the real text: JSON escapes what needs escaping)."""
+    print(json.dumps(value, indent=2, ensure_ascii=False), flush=True)
 
 
 class _Output:
@@ -94,7 +100,14 @@ class _Output:
 
     def failed(self, exc: Exception) -> int:
         problems = [str(p) for p in getattr(exc, "problems", ())]
-        return self.done(exit_code_for(exc), str(exc), problems=problems)
+        code = exit_code_for(exc)
+        if problems and not self.as_json:
+            # Problems quote values from outside, line breaks included: one escaped line each.
+            context = getattr(exc, "context", None) or str(exc).split("\n", 1)[0].rstrip(":")
+            print("\n".join([f"{escape(context)}:", *(f"  - {escape(p)}" for p in problems)]),
+                  file=sys.stderr)
+            return int(code)
+        return self.done(code, str(exc), problems=problems)
 
 
 def exit_code_for(exc: Exception) -> ExitCode:
@@ -170,27 +183,28 @@ def _show(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
         "problems": problems,
     }
     if out.as_json:
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        print_json(document)
         return int(ExitCode.INVALID if problems else ExitCode.OK)
     own = settings
     lines = [
-        f"Settings file:   {config.paths.settings_file}" + ("" if result.exists else " (not saved yet)"),
+        f"Settings file:   {escape(str(config.paths.settings_file))}"
+        + ("" if result.exists else " (not saved yet)"),
         f"SMTP:            {'on' if own.enabled else 'off (no emails are sent)'}",
         f"Service:         {'@own' if own.service.value == 'own' else 'Testsigma (default service)'}",
-        f"Host:            {own.host or '-'}",
+        f"Host:            {escape(own.host) or '-'}",
         f"Port:            {own.port}",
-        f"Username:        {own.username or '-'}",
+        f"Username:        {escape(own.username) or '-'}",
         "Password:        " + ({True: "stored in the system keyring", False: "not stored",
                                 None: "unknown (no secure keyring)"}[stored]),
         "Keys:",
-        *[f"  {k}: {v}" for k, v in own.keys],
+        *[f"  {escape(k)}: {escape(v)}" for k, v in own.keys],
     ]
     if default.service:
-        lines.append(f"Default service: {default.service.host}:{default.service.port}, "
-                     f"sender {default.service.sender}")
+        lines.append(f"Default service: {escape(default.service.host)}:{default.service.port}, "
+                     f"sender {escape(default.service.sender)}")
     else:
-        lines.append(f"Default service: {default.problem or 'not provisioned'}")
-    lines += [f"Problem: {p}" for p in problems]
+        lines.append(f"Default service: {escape_lines(default.problem or 'not provisioned')}")
+    lines += [f"Problem: {escape(p)}" for p in problems]
     print("\n".join(lines))
     return int(ExitCode.INVALID if problems else ExitCode.OK)
 
@@ -199,7 +213,7 @@ def _presets(args: argparse.Namespace, config: ConfigService, out: _Output) -> i
     from smtp_desktop.config.presets import bundled_presets, presets_json
 
     if out.as_json:
-        print(json.dumps(presets_json(), indent=2, ensure_ascii=False))
+        print_json(presets_json())
         return int(ExitCode.OK)
     for preset in bundled_presets():
         where = f"{preset.host}:{preset.port}" if preset.host else f"(your server):{preset.port}"
@@ -284,7 +298,7 @@ def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int
 
 def _print_check(outcome: Any, out: _Output) -> int:
     if out.as_json:
-        print(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
+        print_json(outcome.to_json())
     else:
         _print_outcome(outcome)
     return int(exit_code_for_outcome(outcome))
@@ -305,29 +319,34 @@ def exit_code_for_outcome(outcome: Any) -> ExitCode:
 
 
 def _print_outcome(outcome: Any) -> None:
+    """The outcome for people; every text from the server or the settings is escaped."""
     stream = sys.stdout if outcome.ok else sys.stderr
+
+    def say(text: str) -> None:
+        print(text, file=stream)
+
     if outcome.ok:
-        print(f"OK: {outcome.message} ({outcome.server}, {outcome.security}, "
-              f"{outcome.elapsed_ms:.0f} ms)", file=stream)
+        say(f"OK: {escape(outcome.message)} ({escape(outcome.server)}, {outcome.security}, "
+            f"{outcome.elapsed_ms:.0f} ms)")
     else:
-        print(f"FAILED [{outcome.category.value}]: {outcome.message}", file=stream)
+        say(f"FAILED [{outcome.category.value}]: {escape(outcome.message)}")
         if outcome.advice:
-            print(f"Next step: {outcome.advice}", file=stream)
+            say(f"Next step: {escape(outcome.advice)}")
     if outcome.unused_keys:
-        print("Keys not used by this app: " + ", ".join(outcome.unused_keys), file=stream)
+        say("Keys not used by this app: " + ", ".join(map(escape, outcome.unused_keys)))
     probe = getattr(outcome, "probe", None)
     if probe is not None:
         info = outcome.to_json()
-        print("Capabilities: " + ", ".join(info.get("capabilities", [])), file=stream)
-        print("Auth mechanisms: " + ", ".join(info.get("auth_mechanisms", [])), file=stream)
+        say("Capabilities: " + ", ".join(map(escape, info.get("capabilities", []))))
+        say("Auth mechanisms: " + ", ".join(map(escape, info.get("auth_mechanisms", []))))
         if info.get("tls"):
-            print(f"TLS: {info['tls']['version']} {info['tls']['cipher']}", file=stream)
+            say(f"TLS: {escape(info['tls']['version'])} {escape(info['tls']['cipher'])}")
         if info.get("certificate"):
             cert = info["certificate"]
-            print(f"Certificate: {cert['subject']} (issuer {cert['issuer']}, "
-                  f"valid until {cert['not_after']})", file=stream)
-        print(f"Login: {info.get('login')}", file=stream)
+            say(f"Certificate: {escape(cert['subject'])} (issuer {escape(cert['issuer'])}, "
+                f"valid until {escape(cert['not_after'])})")
+        say(f"Login: {info.get('login')}")
     if outcome.transcript:
-        print("Transcript:", file=stream)
+        say("Transcript:")
         for line in outcome.transcript:
-            print(f"  {line}", file=stream)
+            say(f"  {escape(line)}")

@@ -103,3 +103,113 @@ def test_a_default_service_file_with_a_huge_number_is_a_problem_not_a_crash(cli,
     assert "default-service.json is not valid JSON" in document["default_service_problem"]
     code, out, _ = cli("send-test", "--to", "qa@example.com", "--json")
     assert code == 2 and json.loads(out)["category"] == "not-provisioned"
+
+
+# ---------------------------------------------------------------- untrusted text, escaped
+
+# C0 (ESC, BEL), DEL, C1 (CSI) and bidi controls (RLO, LRI), each as it must be shown.
+HOSTILE = {"\x1b": "\\x1b", "\x07": "\\x07", "\x7f": "\\x7f", "\x9b": "\\x9b",
+           "\u202e": "\\u202e", "\u2066": "\\u2066"}
+HOSTILE_TEXT = "a" + "b".join(HOSTILE) + "z"
+
+
+def assert_escaped(text: str) -> None:
+    """No hostile character raw in `text`, and each shown as its escape."""
+    for raw, shown in HOSTILE.items():
+        assert raw not in text, f"{shown} printed raw"
+        assert shown in text, f"{shown} not shown"
+
+
+def test_show_escapes_untrusted_text_and_json_keeps_it(cli, tmp_path):
+    off = {**SETTINGS, "enabled": False,  # SMTP off: own fields are kept unvalidated
+           "own": {**SETTINGS["own"], "host": f"h{HOSTILE_TEXT}", "username": HOSTILE_TEXT,
+                   "keys": {f"k{HOSTILE_TEXT}": f"v{HOSTILE_TEXT}"}}}
+    code, _, err = cli("import", write(tmp_path / "in.json", off))
+    assert code == 0, err
+    code, out, _ = cli("show")
+    assert code == 0
+    assert_escaped(out)
+    assert len(out.splitlines()) == 10  # nothing added a line
+    document = json.loads(cli("show", "--json")[1])
+    assert document["settings"]["own"]["username"] == HOSTILE_TEXT
+
+
+def test_error_messages_escape_untrusted_text_one_problem_a_line(cli, tmp_path):
+    bad = {**SETTINGS, "own": {**SETTINGS["own"], "keys": {f"k\n{HOSTILE_TEXT}": "1"}}}
+    code, out, err = cli("import", write(tmp_path / "in.json", bad))
+    assert code == 2 and out == ""
+    assert_escaped(err)
+    assert "\\x0a" in err
+    lines = err.splitlines()
+    assert lines[0] == "in.json was not imported:"
+    assert len(lines) == 2 and "cannot contain spaces" in lines[1]
+    code, out, _ = cli("import", str(tmp_path / "in.json"), "--json")
+    assert f"k\n{HOSTILE_TEXT}" in json.loads(out)["problems"][0]
+
+
+def test_transcripts_escape_what_the_server_says(cli, tmp_path, scripted_server_factory):
+    from support.smtp_servers import smtp_script
+
+    server = scripted_server_factory(smtp_script(greeting=f"220 mx{HOSTILE_TEXT} ESMTP"))
+    settings = {**SETTINGS, "own": {"host": server.host, "port": server.port, "username": "",
+                                    "keys": {"mail.smtp.auth": "false",
+                                             "mail.smtp.starttls.enable": "false"}}}
+    cli("import", write(tmp_path / "in.json", settings))
+    code, out, err = cli("send-test", "--to", "qa@example.com", "--from", "me@example.com")
+    assert code == 0, err
+    assert_escaped(out)
+    assert all(line.startswith(("OK:", "Transcript:", "  ")) for line in out.splitlines())
+
+
+def test_outbox_list_escapes_headers_from_outside(cli):
+    from smtp_desktop.outbox import Outbox
+
+    raw = (f"From: x{HOSTILE_TEXT}@example.com\r\nTo: qa@example.com\r\n"
+           f"Subject: hi {HOSTILE_TEXT}\r\n\r\nbody\r\n").encode()
+    Outbox(cli.data_dir / "outbox").add(raw, "x@example.com", [f"r{HOSTILE_TEXT}@example.com"])
+    code, out, _ = cli("outbox", "list")
+    assert code == 0
+    assert_escaped(out.split("\n", 2)[1])  # the subject line
+    assert_escaped(out.split("\n", 3)[2])  # from and to
+    assert json.loads(cli("outbox", "list", "--json")[1])[0]["subject"] == f"hi {HOSTILE_TEXT}"
+
+
+def test_a_refused_recipient_is_stored_escaped_so_history_and_its_json_agree(cli, tmp_path):
+    cli("import", write(tmp_path / "in.json", {**SETTINGS, "service": "testsigma"}))
+    recipient = f"qa@example.com\r\nBcc: {HOSTILE_TEXT}@evil.example"
+    code, out, _ = cli("send-test", "--to", recipient, "--json")
+    assert code == 2 and json.loads(out)["category"] == "invalid-input"
+    stored = (cli.data_dir / "history.jsonl").read_text()
+    assert len(stored.splitlines()) == 1 and "\r" not in stored
+    code, out, _ = cli("history")
+    assert len(out.splitlines()) == 1
+    assert_escaped(out)
+    shown = json.loads(cli("history", "--json")[1])[0]["recipient"]
+    escaped = "a" + "b".join(HOSTILE.values()) + "z"
+    assert shown == f"qa@example.com\\x0d\\x0aBcc: {escaped}@evil.example"
+    assert shown in out
+
+
+# ---------------------------------------------------------------- import: every problem
+
+
+def test_import_reports_unknown_fields_and_validation_problems_together(cli, tmp_path):
+    bad = {**SETTINGS, "extra": 1,
+           "own": {**SETTINGS["own"], "host": "smtp://x", "port": 70000, "colour": "red"}}
+    source = write(tmp_path / "in.json", bad)
+    code, out, _ = cli("import", source, "--json")
+    assert code == 2
+    problems = json.loads(out)["problems"]
+    assert problems[:2] == ["in.json has unknown field(s): extra.",
+                            "own has unknown field(s): colour."]
+    assert [p.split(":")[0] for p in problems[2:]] == ["host", "port"]
+    code, _, err = cli("import", source)
+    assert code == 2
+    assert all(p in err for p in problems)
+    assert not (cli.config_dir / "settings.json").exists()
+
+
+def test_import_with_one_unknown_field_lists_it_as_a_problem(cli, tmp_path):
+    code, out, _ = cli("import", write(tmp_path / "x.json", {**SETTINGS, "extra": 1}), "--json")
+    assert code == 2
+    assert json.loads(out)["problems"] == ["x.json has unknown field(s): extra."]

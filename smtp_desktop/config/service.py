@@ -28,7 +28,7 @@ from smtp_desktop.config.store import (
     default_service_to_document,
     dumps,
     loads,
-    settings_from_document,
+    read_settings_document,
     settings_to_document,
     write_atomically,
 )
@@ -195,10 +195,15 @@ class ConfigService:
         from smtp_desktop.config.presets import expand_import_document
 
         document = expand_import_document(loads(text, path.name), path.name)
-        settings = settings_from_document(document, path.name)
-        problems = validate(settings)
-        if problems:
-            raise InvalidSettingsError(problems, f"{path.name} was not imported")
+        settings, shape_problems = read_settings_document(document, path.name)
+        problems = validate(settings) if settings is not None else []
+        context = f"{path.name} was not imported"
+        if shape_problems:  # every problem at once: the file's shape and its values
+            listed = [*shape_problems, *map(str, problems)]
+            raise SettingsFileError(
+                f"{context}:\n" + "\n".join(f"  - {p}" for p in listed), listed, context)
+        if problems or settings is None:
+            raise InvalidSettingsError(problems, context)
         return settings
 
     # ------------------------------------------------------------ default service
