@@ -15,6 +15,7 @@ from typing import Any
 from smtp_desktop.config.errors import (
     ConfigError,
     FutureVersionError,
+    PasswordInputError,
     SecretStoreError,
     SettingsFileError,
     SettingsLockedError,
@@ -117,9 +118,18 @@ def exit_code_for(exc: Exception) -> ExitCode:
 
 
 def _read_password_stdin() -> str:
+    """The first line of standard input, decoded strictly: bytes that are not UTF-8 are
+    refused (PasswordInputError), never guessed at or passed on to the keyring."""
     from smtp_desktop.config.model import normalize_password
 
-    text = sys.stdin.readline()
+    binary = getattr(sys.stdin, "buffer", None)
+    line = binary.readline() if binary is not None else sys.stdin.readline()
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        text.encode("utf-8")  # a str stream may hold surrogates standing for undecodable bytes
+    except UnicodeError:
+        raise PasswordInputError(
+            "The password on standard input is not UTF-8 text; nothing was changed.") from None
     return normalize_password(text).value
 
 
@@ -283,7 +293,15 @@ def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int
     except ConfigError as exc:
         outcome = failed_outcome(Category.INVALID_INPUT, str(exc))
     else:
-        password = _read_password_stdin() if args.password_stdin else None
+        if getattr(args, "to", None) is not None and not args.to.strip():
+            return _print_check(failed_outcome(
+                Category.INVALID_INPUT, "The recipient (--to) is empty.",
+                advice="Give the address to send the test email to, e.g. --to me@example.com."),
+                out)
+        try:
+            password = _read_password_stdin() if args.password_stdin else None
+        except PasswordInputError as exc:
+            return _print_check(failed_outcome(Category.INVALID_INPUT, str(exc)), out)
         if args.password_stdin and not password:
             outcome = failed_outcome(Category.INVALID_INPUT,
                                      "No password was given on standard input.")

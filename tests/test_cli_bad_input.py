@@ -213,3 +213,74 @@ def test_import_with_one_unknown_field_lists_it_as_a_problem(cli, tmp_path):
     code, out, _ = cli("import", write(tmp_path / "x.json", {**SETTINGS, "extra": 1}), "--json")
     assert code == 2
     assert json.loads(out)["problems"] == ["x.json has unknown field(s): extra."]
+
+
+# ---------------------------------------------------------------- send-test arguments
+
+
+@pytest.fixture
+def on_local_outbox(cli, tmp_path):
+    """Settings on the Testsigma service with nothing provisioned: checks go to the local outbox."""
+    cli("import", write(tmp_path / "in.json", {**SETTINGS, "service": "testsigma"}))
+    return cli
+
+
+@pytest.mark.parametrize("sender", ["=?utf-8?q?a=0D=0AX-Inj:_1?= <me@example.com>",
+                                    "=?utf-8?b?YQ1YLUluajogMQ==?= <me@example.com>",
+                                    "=?utf-8?q?a=01b?= <me@example.com>"])
+def test_an_encoded_line_break_in_from_is_invalid_input_with_one_json_value(on_local_outbox,
+                                                                             sender):
+    code, out, _ = on_local_outbox("send-test", "--to", "qa@example.com", "--from", sender,
+                                   "--json")
+    assert code == 2
+    document = json.loads(out)
+    assert document["category"] == "invalid-input"
+    assert "decodes to a line break" in document["message"]
+    assert json.loads(on_local_outbox("outbox", "list", "--json")[1]) == []
+
+
+def test_a_plain_display_name_in_from_still_works(on_local_outbox):
+    code, out, err = on_local_outbox("send-test", "--to", "qa@example.com", "--from",
+                                     "=?utf-8?q?J=C3=B6rg?= <me@example.com>", "--json")
+    assert code == 0, out + err
+
+
+@pytest.mark.parametrize("recipient", ["", "  "])
+def test_an_empty_recipient_is_invalid_input(on_local_outbox, recipient):
+    code, out, _ = on_local_outbox("send-test", "--to", recipient, "--json")
+    assert code == 2
+    document = json.loads(out)
+    assert document["category"] == "invalid-input" and "--to" in document["message"]
+    assert json.loads(on_local_outbox("outbox", "list", "--json")[1]) == []
+
+
+# ---------------------------------------------------------------- --password-stdin
+
+
+NOT_UTF8 = b"pass\xff\xfeword\n"
+
+
+@pytest.mark.parametrize("command", [["send-test", "--to", "qa@example.com"], ["probe"]])
+def test_a_password_that_is_not_utf8_is_invalid_input_for_checks(cli, ring, tmp_path, command):
+    cli("import", write(tmp_path / "in.json", SETTINGS))
+    code, out, _ = cli(*command, "--password-stdin", "--json", stdin=NOT_UTF8)
+    assert code == 2
+    document = json.loads(out)
+    assert document["category"] == "invalid-input" and "not UTF-8" in document["message"]
+    assert document["transcript"] == []
+
+
+def test_a_password_that_is_not_utf8_is_invalid_input_for_import(cli, ring, tmp_path):
+    code, out, _ = cli("import", write(tmp_path / "in.json", SETTINGS), "--password-stdin",
+                       "--json", stdin=NOT_UTF8)
+    assert code == 2 and "not UTF-8" in json.loads(out)["message"]
+    assert not cli.config_dir.exists() or not (cli.config_dir / "settings.json").exists()
+    assert ring.entries == {}
+
+
+def test_a_password_that_is_not_utf8_is_invalid_input_for_import_default(cli, ring, tmp_path):
+    code, _, err = cli("import-default", write(tmp_path / "d.json", DEFAULT_SERVICE),
+                       "--password-stdin", stdin=NOT_UTF8)
+    assert code == 2 and "not UTF-8" in err
+    assert not (cli.config_dir / "default-service.json").exists()
+    assert ring.entries == {}

@@ -64,6 +64,10 @@ class NoSecureKeyringError(SecretStoreError):
     """No secure keyring backend is available, so passwords cannot be stored."""
 
 
+class PasswordInputError(ConfigError):
+    """A password given on standard input cannot be used (it is not UTF-8 text)."""
+
+
 class SettingsLockedError(ConfigError):
     """Another process is writing the settings right now."""
 
