@@ -19,6 +19,7 @@ from smtp_desktop.config.errors import (
     SecretStoreError,
     SettingsFileError,
     SettingsLockedError,
+    SettingsWriteError,
 )
 from smtp_desktop.config.model import SmtpSettings
 from smtp_desktop.config.paths import AppPaths
@@ -112,8 +113,9 @@ class _Output:
 
 
 def exit_code_for(exc: Exception) -> ExitCode:
-    if isinstance(exc, (SecretStoreError, SettingsLockedError)):
-        return ExitCode.ENVIRONMENT  # no secure keyring, a locked keyring, settings in use
+    if isinstance(exc, (SecretStoreError, SettingsLockedError, SettingsWriteError)):
+        # no secure keyring, a locked keyring, settings in use, a file of ours not written
+        return ExitCode.ENVIRONMENT
     return ExitCode.INVALID
 
 
@@ -240,7 +242,10 @@ def _export(args: argparse.Namespace, config: ConfigService, out: _Output) -> in
         sys.stdout.write(dumps(settings_to_document(settings)))
         return int(ExitCode.OK)
     target = Path(args.file)
-    config.export(settings, target)
+    try:
+        config.export(settings, target)
+    except SettingsWriteError as exc:  # FILE is the caller's choice, not a file of ours
+        return out.done(ExitCode.INVALID, str(exc))
     return out.done(ExitCode.OK, f"Settings exported to {target} (the password is not included).",
                     file=str(target))
 

@@ -284,3 +284,38 @@ def test_a_password_that_is_not_utf8_is_invalid_input_for_import_default(cli, ri
     assert code == 2 and "not UTF-8" in err
     assert not (cli.config_dir / "default-service.json").exists()
     assert ring.entries == {}
+
+
+# ---------------------------------------------------------------- a file of ours not written
+
+
+@pytest.fixture
+def disk_full(monkeypatch):
+    """Every fsync fails as on a full disk (the real tmpfs case is in test_cli_full_disk.py)."""
+    import errno
+    import os
+
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+
+
+def test_import_that_cannot_write_settings_exits_4_and_rolls_back_the_password(
+        cli, ring, tmp_path, disk_full):
+    code, out, _ = cli("import", write(tmp_path / "in.json", SETTINGS), "--password-stdin",
+                       "--json", stdin="new-password\n")
+    assert code == 4
+    assert "(rolled back)" in json.loads(out)["message"]
+    assert ring.entries == {}
+    assert not (cli.config_dir / "settings.json").exists()
+
+
+def test_import_default_that_cannot_write_its_file_exits_4_and_keeps_the_old_password(
+        cli, ring, tmp_path, disk_full):
+    ring.set_password("smtp-desktop", "default-service", "old-password")
+    code, _, err = cli("import-default", write(tmp_path / "d.json", DEFAULT_SERVICE),
+                       "--password-stdin", stdin="new-password\n")
+    assert code == 4
+    assert "No space left on device" in err and "previous password again" in err
+    assert ring.entries == {("smtp-desktop", "default-service"): "old-password"}
