@@ -1,16 +1,22 @@
 """Subcommands for QA and automation: print results, return exit codes, never open a window.
 
 Every command follows one exit-code rule (see `ExitCode`). With --json, stdout holds exactly one
-JSON object whatever the exit code; messages for people go to stderr.
+JSON object whatever the exit code, SIGINT and SIGTERM included (exit 130; a check running then
+is cancelled and reports category `cancelled` with its transcript so far); messages for people
+go to stderr, with untrusted text escaped (`smtp_desktop.text`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smtp_desktop.config.errors import (
     ConfigError,
@@ -27,6 +33,10 @@ from smtp_desktop.config.service import ConfigService
 from smtp_desktop.config.store import settings_to_document
 from smtp_desktop.exit_codes import ExitCode
 from smtp_desktop.text import escape, escape_lines
+
+if TYPE_CHECKING:
+    from smtp_desktop.checks import CheckRequest
+    from smtp_desktop.mail import Outcome
 
 
 def add_subcommands(parser: argparse.ArgumentParser) -> None:
@@ -86,9 +96,39 @@ def report(as_json: bool, code: ExitCode, message: str, **fields: Any) -> int:
     return int(code)
 
 
+class _JsonPrinted:
+    """Whether this command has begun printing its one JSON value: from then on a signal no
+    longer interrupts it (else an interruption would print a second value, or cut this one)."""
+
+    started = False
+
+
 def print_json(value: Any) -> None:
     """Print a command's one JSON value (the real text: JSON escapes what needs escaping)."""
-    print(json.dumps(value, indent=2, ensure_ascii=False), flush=True)
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    _JsonPrinted.started = True
+    print(text, flush=True)
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM interrupts it as SIGINT does (KeyboardInterrupt), unless
+    its JSON value is being printed. Only the main thread can install handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        if not _JsonPrinted.started:
+            raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT,
+                                                                         signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class _Output:
@@ -137,6 +177,17 @@ def _read_password_stdin() -> str:
 
 def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None = None) -> int:
     """Run one subcommand; `config` may be injected (tests use an in-memory keyring)."""
+    _JsonPrinted.started = False
+    out = _Output(getattr(args, "json", False))
+    try:
+        with _signals_interrupt():
+            return _dispatch(args, paths, config, out)
+    except KeyboardInterrupt:  # SIGINT or SIGTERM before a check started, or in another command
+        return _interrupted(args, out)
+
+
+def _dispatch(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None,
+              out: _Output) -> int:
     if args.command in ("outbox", "history"):
         from smtp_desktop import cli_outbox
 
@@ -146,13 +197,26 @@ def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None 
         "show": _show, "export": _export, "import": _import, "import-default": _import_default,
         "send-test": _check, "probe": _check, "presets": _presets,
     }[args.command]
-    out = _Output(getattr(args, "json", False))
     try:
         return handler(args, config, out)
     except ConfigError as exc:
         return out.failed(exc)
     except OSError as exc:  # a file argument that cannot be read or written
         return out.done(ExitCode.ENVIRONMENT, f"{exc.strerror or exc}: {exc.filename or ''}")
+
+
+def _interrupted(args: argparse.Namespace, out: _Output) -> int:
+    if not out.as_json:
+        print("Interrupted.", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    if _JsonPrinted.started:  # the command's own value is out (or on its way): no second one
+        return int(ExitCode.INTERRUPTED)
+    if args.command in ("send-test", "probe"):
+        from smtp_desktop.mail import Category, failed_outcome
+
+        return _print_check(failed_outcome(Category.CANCELLED,
+                                           "Interrupted before the check started."), out)
+    return out.done(ExitCode.INTERRUPTED, "Interrupted; the command did not finish.")
 
 
 def _load_strict(config: ConfigService) -> Any:
@@ -290,7 +354,7 @@ def _import_default(args: argparse.Namespace, config: ConfigService, out: _Outpu
 
 
 def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
-    from smtp_desktop.checks import CheckKind, CheckRequest, run_check
+    from smtp_desktop.checks import CheckKind, CheckRequest
     from smtp_desktop.mail import Category, failed_outcome
 
     try:
@@ -315,8 +379,38 @@ def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int
         request = CheckRequest(kind, settings, password=password,
                                recipient=getattr(args, "to", None),
                                sender=getattr(args, "sender", None))
-        outcome = run_check(config, request)
+        outcome = _run_cancellable(config, request)
     return _print_check(outcome, out)
+
+
+def _run_cancellable(config: ConfigService, request: CheckRequest) -> Outcome:
+    """Run the check in a thread while this one waits: SIGINT or SIGTERM (KeyboardInterrupt
+    here) cancels it through its CancelToken, and the check still ends in an Outcome (category
+    `cancelled`, with the transcript so far) and in the history."""
+    from smtp_desktop.checks import run_check
+    from smtp_desktop.mail import CancelToken
+
+    token = CancelToken()
+    done = threading.Event()
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["outcome"] = run_check(config, request, token)
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            result["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="smtp-desktop-check", daemon=True).start()
+    while not done.is_set():
+        try:
+            done.wait()
+        except KeyboardInterrupt:
+            token.cancel()  # thread-safe; the check ends soon after, as cancelled
+    if "error" in result:
+        raise result["error"]
+    return result["outcome"]
 
 
 def _print_check(outcome: Any, out: _Output) -> int:
