@@ -319,3 +319,20 @@ def test_import_default_that_cannot_write_its_file_exits_4_and_keeps_the_old_pas
     assert code == 4
     assert "No space left on device" in err and "previous password again" in err
     assert ring.entries == {("smtp-desktop", "default-service"): "old-password"}
+
+
+def test_a_damaged_settings_file_is_reported_escaped(cli):
+    cli.config_dir.mkdir(parents=True)
+    damaged = {**SETTINGS, f"x\n{HOSTILE_TEXT}": 1}
+    (cli.config_dir / "settings.json").write_text(json.dumps(damaged))
+    code, out, err = cli("show")
+    assert code == 2 and out == ""
+    assert_escaped(err)
+    assert "x\\x0aa" in err and len(err.splitlines()) == 2
+
+
+def test_usage_errors_escape_the_arguments_they_quote(tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--config-dir", str(tmp_path), "show", f"stray{HOSTILE_TEXT}"])
+    assert caught.value.code == 2
+    assert_escaped(capsys.readouterr().err)

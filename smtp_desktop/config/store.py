@@ -20,6 +20,7 @@ from smtp_desktop.config.errors import (
     SettingsWriteError,
 )
 from smtp_desktop.config.model import DefaultService, Keys, Service, SmtpSettings
+from smtp_desktop.text import escape
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,10 @@ def _check_fields(obj: Any, fields: tuple[str, ...], where: str, problems: list[
     if isinstance(obj, JsonObject) and obj.has_duplicates:
         names = [n for n, _ in obj.pairs]
         dupes = sorted({n for n in names if names.count(n) > 1})
-        problems.append(f"{where} repeats the field(s) {', '.join(dupes)}.")
+        problems.append(f"{where} repeats the field(s) {', '.join(map(escape, dupes))}.")
     unknown = [n for n in obj if n not in fields and n not in extra_allowed]
     if unknown:
-        problems.append(f"{where} has unknown field(s): {', '.join(sorted(unknown))}.")
+        problems.append(f"{where} has unknown field(s): {', '.join(map(escape, sorted(unknown)))}.")
     missing = [n for n in fields if n not in obj]
     if missing:
         problems.append(f"{where} is missing: {', '.join(missing)}.")
@@ -99,7 +100,7 @@ def parse_keys(obj: Any, where: str, problems: list[str]) -> Keys:
     for name, value in pairs:
         text = _key_value(value)
         if text is None:
-            problems.append(f"{where}.{name} must be a string, number or true/false.")
+            problems.append(f"{where}.{escape(name)} must be a string, number or true/false.")
         else:
             keys.append((name, text))
     return tuple(keys)
