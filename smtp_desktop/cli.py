@@ -303,7 +303,9 @@ def _export(args: argparse.Namespace, config: ConfigService, out: _Output) -> in
     if args.file == "-":
         from smtp_desktop.config.store import dumps
 
-        sys.stdout.write(dumps(settings_to_document(settings)))
+        text = dumps(settings_to_document(settings))
+        _JsonPrinted.started = True  # the document is this command's one JSON value
+        sys.stdout.write(text)
         return int(ExitCode.OK)
     target = Path(args.file)
     try:

@@ -336,3 +336,20 @@ def test_usage_errors_escape_the_arguments_they_quote(tmp_path, capsys):
         main(["--config-dir", str(tmp_path), "show", f"stray{HOSTILE_TEXT}"])
     assert caught.value.code == 2
     assert_escaped(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("locale", ["C", "C.UTF-8"])
+def test_a_password_that_is_not_utf8_is_refused_by_a_real_process_in_any_locale(tmp_path, locale):
+    import os
+    import subprocess
+
+    source = write(tmp_path / "in.json", SETTINGS)
+    env = {**os.environ, "LC_ALL": locale, "PYTHONIOENCODING": ""}
+    result = subprocess.run(
+        [sys.executable, "-m", "smtp_desktop", "--config-dir", str(tmp_path / "config"),
+         "import", source, "--password-stdin", "--json"],
+        input=NOT_UTF8, capture_output=True, timeout=120, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "not UTF-8" in json.loads(result.stdout)["message"]
+    assert b"Traceback" not in result.stderr
+    assert not (tmp_path / "config" / "settings.json").exists()
