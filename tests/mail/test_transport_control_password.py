@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from support.smtp_servers import smtp_script
 
 from smtp_desktop import mail
@@ -63,3 +65,14 @@ def test_the_transcript_scrubs_before_it_escapes():
 def test_escaping_cannot_assemble_a_password_that_is_itself_an_escape():
     scrub = Scrubber(secret_forms(USERNAME, "\\x01\\x02"))
     assert scrub.printable("S: \x01\x02") == "S: <redacted>"
+
+
+@given(password=st.text(min_size=1, max_size=12), before=st.text(max_size=12),
+       after=st.text(max_size=12), form=st.sampled_from(["raw", "escaped", "base64",
+                                                         "base64 PLAIN"]))
+def test_no_transcript_line_holds_the_password_in_any_form(password, before, after, form):
+    transcript = Transcript(Scrubber(secret_forms(USERNAME, password)))
+    transcript.server(before + leaked_forms(password)[form] + after)
+    (line,) = transcript.lines
+    for name, shown in leaked_forms(password).items():
+        assert shown not in line, f"the {name} form survived"
