@@ -27,7 +27,9 @@ class _ArgumentParser(argparse.ArgumentParser):
             from smtp_desktop.cli import report
 
             report(True, ExitCode.INVALID, f"{self.prog}: {message}")
-        super().error(message)
+        from smtp_desktop.text import escape
+
+        super().error(escape(message))  # it may quote arguments as typed
 
 
 def build_parser(with_commands: bool = True) -> argparse.ArgumentParser:

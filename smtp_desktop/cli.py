@@ -1,29 +1,42 @@
 """Subcommands for QA and automation: print results, return exit codes, never open a window.
 
 Every command follows one exit-code rule (see `ExitCode`). With --json, stdout holds exactly one
-JSON object whatever the exit code; messages for people go to stderr.
+JSON object whatever the exit code, SIGINT and SIGTERM included (exit 130; a check running then
+is cancelled and reports category `cancelled` with its transcript so far); messages for people
+go to stderr, with untrusted text escaped (`smtp_desktop.text`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smtp_desktop.config.errors import (
     ConfigError,
     FutureVersionError,
+    PasswordInputError,
     SecretStoreError,
     SettingsFileError,
     SettingsLockedError,
+    SettingsWriteError,
 )
 from smtp_desktop.config.model import SmtpSettings
 from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.config.service import ConfigService
 from smtp_desktop.config.store import settings_to_document
 from smtp_desktop.exit_codes import ExitCode
+from smtp_desktop.text import escape, escape_lines
+
+if TYPE_CHECKING:
+    from smtp_desktop.checks import CheckRequest
+    from smtp_desktop.mail import Outcome
 
 
 def add_subcommands(parser: argparse.ArgumentParser) -> None:
@@ -77,10 +90,45 @@ def report(as_json: bool, code: ExitCode, message: str, **fields: Any) -> int:
     if as_json:
         document = {"ok": code == ExitCode.OK, "exit_code": int(code), "message": message}
         document.update(fields)
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        print_json(document)
     else:
-        print(message, file=sys.stdout if code == ExitCode.OK else sys.stderr)
+        print(escape_lines(message), file=sys.stdout if code == ExitCode.OK else sys.stderr)
     return int(code)
+
+
+class _JsonPrinted:
+    """Whether this command has begun printing its one JSON value: from then on a signal no
+    longer interrupts it (else an interruption would print a second value, or cut this one)."""
+
+    started = False
+
+
+def print_json(value: Any) -> None:
+    """Print a command's one JSON value (the real text: JSON escapes what needs escaping)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    _JsonPrinted.started = True
+    print(text, flush=True)
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM interrupts it as SIGINT does (KeyboardInterrupt), unless
+    its JSON value is being printed. Only the main thread can install handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        if not _JsonPrinted.started:
+            raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT,
+                                                                         signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class _Output:
@@ -94,19 +142,36 @@ class _Output:
 
     def failed(self, exc: Exception) -> int:
         problems = [str(p) for p in getattr(exc, "problems", ())]
-        return self.done(exit_code_for(exc), str(exc), problems=problems)
+        code = exit_code_for(exc)
+        if problems and not self.as_json:
+            # Problems quote values from outside, line breaks included: one escaped line each.
+            context = getattr(exc, "context", None) or str(exc).split("\n", 1)[0].rstrip(":")
+            print("\n".join([f"{escape(context)}:", *(f"  - {escape(p)}" for p in problems)]),
+                  file=sys.stderr)
+            return int(code)
+        return self.done(code, str(exc), problems=problems)
 
 
 def exit_code_for(exc: Exception) -> ExitCode:
-    if isinstance(exc, (SecretStoreError, SettingsLockedError)):
-        return ExitCode.ENVIRONMENT  # no secure keyring, a locked keyring, settings in use
+    if isinstance(exc, (SecretStoreError, SettingsLockedError, SettingsWriteError)):
+        # no secure keyring, a locked keyring, settings in use, a file of ours not written
+        return ExitCode.ENVIRONMENT
     return ExitCode.INVALID
 
 
 def _read_password_stdin() -> str:
+    """The first line of standard input, decoded strictly: bytes that are not UTF-8 are
+    refused (PasswordInputError), never guessed at or passed on to the keyring."""
     from smtp_desktop.config.model import normalize_password
 
-    text = sys.stdin.readline()
+    binary = getattr(sys.stdin, "buffer", None)
+    line = binary.readline() if binary is not None else sys.stdin.readline()
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        text.encode("utf-8")  # a str stream may hold surrogates standing for undecodable bytes
+    except UnicodeError:
+        raise PasswordInputError(
+            "The password on standard input is not UTF-8 text; nothing was changed.") from None
     return normalize_password(text).value
 
 
@@ -116,6 +181,17 @@ def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None 
 
     for warning in environment_warnings():
         print(f"Warning: {warning}", file=sys.stderr)
+    _JsonPrinted.started = False
+    out = _Output(getattr(args, "json", False))
+    try:
+        with _signals_interrupt():
+            return _dispatch(args, paths, config, out)
+    except KeyboardInterrupt:  # SIGINT or SIGTERM before a check started, or in another command
+        return _interrupted(args, out)
+
+
+def _dispatch(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None,
+              out: _Output) -> int:
     if args.command in ("outbox", "history"):
         from smtp_desktop import cli_outbox
 
@@ -125,13 +201,26 @@ def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None 
         "show": _show, "export": _export, "import": _import, "import-default": _import_default,
         "send-test": _check, "probe": _check, "presets": _presets,
     }[args.command]
-    out = _Output(getattr(args, "json", False))
     try:
         return handler(args, config, out)
     except ConfigError as exc:
         return out.failed(exc)
     except OSError as exc:  # a file argument that cannot be read or written
         return out.done(ExitCode.ENVIRONMENT, f"{exc.strerror or exc}: {exc.filename or ''}")
+
+
+def _interrupted(args: argparse.Namespace, out: _Output) -> int:
+    if not out.as_json:
+        print("Interrupted.", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    if _JsonPrinted.started:  # the command's own value is out (or on its way): no second one
+        return int(ExitCode.INTERRUPTED)
+    if args.command in ("send-test", "probe"):
+        from smtp_desktop.mail import Category, failed_outcome
+
+        return _print_check(failed_outcome(Category.CANCELLED,
+                                           "Interrupted before the check started."), out)
+    return out.done(ExitCode.INTERRUPTED, "Interrupted; the command did not finish.")
 
 
 def _load_strict(config: ConfigService) -> Any:
@@ -177,27 +266,28 @@ def _show(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
         "environment_warnings": environment_warnings(),
     }
     if out.as_json:
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        print_json(document)
         return int(ExitCode.INVALID if problems else ExitCode.OK)
     own = settings
     lines = [
-        f"Settings file:   {config.paths.settings_file}" + ("" if result.exists else " (not saved yet)"),
+        f"Settings file:   {escape(str(config.paths.settings_file))}"
+        + ("" if result.exists else " (not saved yet)"),
         f"SMTP:            {'on' if own.enabled else 'off (no emails are sent)'}",
         f"Service:         {'@own' if own.service.value == 'own' else 'Testsigma (default service)'}",
-        f"Host:            {own.host or '-'}",
+        f"Host:            {escape(own.host) or '-'}",
         f"Port:            {own.port}",
-        f"Username:        {own.username or '-'}",
+        f"Username:        {escape(own.username) or '-'}",
         "Password:        " + ({True: "stored in the system keyring", False: "not stored",
                                 None: "unknown (no secure keyring)"}[stored]),
         "Keys:",
-        *[f"  {k}: {v}" for k, v in own.keys],
+        *[f"  {escape(k)}: {escape(v)}" for k, v in own.keys],
     ]
     if default.service:
-        lines.append(f"Default service: {default.service.host}:{default.service.port}, "
-                     f"sender {default.service.sender}")
+        lines.append(f"Default service: {escape(default.service.host)}:{default.service.port}, "
+                     f"sender {escape(default.service.sender)}")
     else:
-        lines.append(f"Default service: {default.problem or 'not provisioned'}")
-    lines += [f"Problem: {p}" for p in problems]
+        lines.append(f"Default service: {escape_lines(default.problem or 'not provisioned')}")
+    lines += [f"Problem: {escape(p)}" for p in problems]
     print("\n".join(lines))
     return int(ExitCode.INVALID if problems else ExitCode.OK)
 
@@ -206,7 +296,7 @@ def _presets(args: argparse.Namespace, config: ConfigService, out: _Output) -> i
     from smtp_desktop.config.presets import bundled_presets, presets_json
 
     if out.as_json:
-        print(json.dumps(presets_json(), indent=2, ensure_ascii=False))
+        print_json(presets_json())
         return int(ExitCode.OK)
     for preset in bundled_presets():
         where = f"{preset.host}:{preset.port}" if preset.host else f"(your server):{preset.port}"
@@ -220,10 +310,15 @@ def _export(args: argparse.Namespace, config: ConfigService, out: _Output) -> in
     if args.file == "-":
         from smtp_desktop.config.store import dumps
 
-        sys.stdout.write(dumps(settings_to_document(settings)))
+        text = dumps(settings_to_document(settings))
+        _JsonPrinted.started = True  # the document is this command's one JSON value
+        sys.stdout.write(text)
         return int(ExitCode.OK)
     target = Path(args.file)
-    config.export(settings, target)
+    try:
+        config.export(settings, target)
+    except SettingsWriteError as exc:  # FILE is the caller's choice, not a file of ours
+        return out.done(ExitCode.INVALID, str(exc))
     return out.done(ExitCode.OK, f"Settings exported to {target} (the password is not included).",
                     file=str(target))
 
@@ -268,7 +363,7 @@ def _import_default(args: argparse.Namespace, config: ConfigService, out: _Outpu
 
 
 def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
-    from smtp_desktop.checks import CheckKind, CheckRequest, run_check
+    from smtp_desktop.checks import CheckKind, CheckRequest
     from smtp_desktop.mail import Category, failed_outcome
 
     try:
@@ -276,7 +371,15 @@ def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int
     except ConfigError as exc:
         outcome = failed_outcome(Category.INVALID_INPUT, str(exc))
     else:
-        password = _read_password_stdin() if args.password_stdin else None
+        if getattr(args, "to", None) is not None and not args.to.strip():
+            return _print_check(failed_outcome(
+                Category.INVALID_INPUT, "The recipient (--to) is empty.",
+                advice="Give the address to send the test email to, e.g. --to me@example.com."),
+                out)
+        try:
+            password = _read_password_stdin() if args.password_stdin else None
+        except PasswordInputError as exc:
+            return _print_check(failed_outcome(Category.INVALID_INPUT, str(exc)), out)
         if args.password_stdin and not password:
             outcome = failed_outcome(Category.INVALID_INPUT,
                                      "No password was given on standard input.")
@@ -285,13 +388,43 @@ def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int
         request = CheckRequest(kind, settings, password=password,
                                recipient=getattr(args, "to", None),
                                sender=getattr(args, "sender", None))
-        outcome = run_check(config, request)
+        outcome = _run_cancellable(config, request)
     return _print_check(outcome, out)
+
+
+def _run_cancellable(config: ConfigService, request: CheckRequest) -> Outcome:
+    """Run the check in a thread while this one waits: SIGINT or SIGTERM (KeyboardInterrupt
+    here) cancels it through its CancelToken, and the check still ends in an Outcome (category
+    `cancelled`, with the transcript so far) and in the history."""
+    from smtp_desktop.checks import run_check
+    from smtp_desktop.mail import CancelToken
+
+    token = CancelToken()
+    done = threading.Event()
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["outcome"] = run_check(config, request, token)
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            result["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="smtp-desktop-check", daemon=True).start()
+    while not done.is_set():
+        try:
+            done.wait()
+        except KeyboardInterrupt:
+            token.cancel()  # thread-safe; the check ends soon after, as cancelled
+    if "error" in result:
+        raise result["error"]
+    return result["outcome"]
 
 
 def _print_check(outcome: Any, out: _Output) -> int:
     if out.as_json:
-        print(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
+        print_json(outcome.to_json())
     else:
         _print_outcome(outcome)
     return int(exit_code_for_outcome(outcome))
@@ -312,29 +445,34 @@ def exit_code_for_outcome(outcome: Any) -> ExitCode:
 
 
 def _print_outcome(outcome: Any) -> None:
+    """The outcome for people; every text from the server or the settings is escaped."""
     stream = sys.stdout if outcome.ok else sys.stderr
+
+    def say(text: str) -> None:
+        print(text, file=stream)
+
     if outcome.ok:
-        print(f"OK: {outcome.message} ({outcome.server}, {outcome.security}, "
-              f"{outcome.elapsed_ms:.0f} ms)", file=stream)
+        say(f"OK: {escape(outcome.message)} ({escape(outcome.server)}, {outcome.security}, "
+            f"{outcome.elapsed_ms:.0f} ms)")
     else:
-        print(f"FAILED [{outcome.category.value}]: {outcome.message}", file=stream)
+        say(f"FAILED [{outcome.category.value}]: {escape(outcome.message)}")
         if outcome.advice:
-            print(f"Next step: {outcome.advice}", file=stream)
+            say(f"Next step: {escape(outcome.advice)}")
     if outcome.unused_keys:
-        print("Keys not used by this app: " + ", ".join(outcome.unused_keys), file=stream)
+        say("Keys not used by this app: " + ", ".join(map(escape, outcome.unused_keys)))
     probe = getattr(outcome, "probe", None)
     if probe is not None:
         info = outcome.to_json()
-        print("Capabilities: " + ", ".join(info.get("capabilities", [])), file=stream)
-        print("Auth mechanisms: " + ", ".join(info.get("auth_mechanisms", [])), file=stream)
+        say("Capabilities: " + ", ".join(map(escape, info.get("capabilities", []))))
+        say("Auth mechanisms: " + ", ".join(map(escape, info.get("auth_mechanisms", []))))
         if info.get("tls"):
-            print(f"TLS: {info['tls']['version']} {info['tls']['cipher']}", file=stream)
+            say(f"TLS: {escape(info['tls']['version'])} {escape(info['tls']['cipher'])}")
         if info.get("certificate"):
             cert = info["certificate"]
-            print(f"Certificate: {cert['subject']} (issuer {cert['issuer']}, "
-                  f"valid until {cert['not_after']})", file=stream)
-        print(f"Login: {info.get('login')}", file=stream)
+            say(f"Certificate: {escape(cert['subject'])} (issuer {escape(cert['issuer'])}, "
+                f"valid until {escape(cert['not_after'])})")
+        say(f"Login: {info.get('login')}")
     if outcome.transcript:
-        print("Transcript:", file=stream)
+        say("Transcript:")
         for line in outcome.transcript:
-            print(f"  {line}", file=stream)
+            say(f"  {escape(line)}")

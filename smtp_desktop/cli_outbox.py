@@ -14,14 +14,13 @@ stdout holds exactly one JSON value: a list for `outbox list` and `history`, an 
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from smtp_desktop.cli import report
+from smtp_desktop.cli import print_json, report
 from smtp_desktop.exit_codes import ExitCode
 from smtp_desktop.history import HistoryLog, HistoryRecord
 from smtp_desktop.outbox import (
@@ -31,6 +30,7 @@ from smtp_desktop.outbox import (
     RemoteHostError,
     ServerStartError,
 )
+from smtp_desktop.text import escape
 
 if TYPE_CHECKING:
     from smtp_desktop.config.paths import AppPaths
@@ -172,7 +172,7 @@ def _list(as_json: bool, paths: AppPaths) -> int:
     outbox = Outbox(paths.outbox_folder)
     messages = outbox.list()
     if as_json:
-        print(json.dumps([m.to_json() for m in messages], indent=2, ensure_ascii=False))
+        print_json([m.to_json() for m in messages])
         return int(ExitCode.OK)
     if not messages:
         print(f"The local outbox is empty ({outbox.folder}).")
@@ -180,9 +180,11 @@ def _list(as_json: bool, paths: AppPaths) -> int:
     count = f"{len(messages)} message" + ("" if len(messages) == 1 else "s")
     lines = [f"{count} in {outbox.folder}, newest first:"]
     for message in messages:
-        lines.append(f"{message.date}  {message.subject or '(no subject)'}")
-        lines.append(f"    from {message.sender or '-'} to {', '.join(message.recipients) or '-'}")
-        lines.append(f"    id {message.id}")
+        # Headers and envelope come from whoever sent the mail: escaped, one line each.
+        recipients = ", ".join(map(escape, message.recipients))
+        lines.append(f"{escape(message.date)}  {escape(message.subject) or '(no subject)'}")
+        lines.append(f"    from {escape(message.sender) or '-'} to {recipients or '-'}")
+        lines.append(f"    id {escape(message.id)}")
     print("\n".join(lines))
     return int(ExitCode.OK)
 
@@ -199,7 +201,7 @@ def _history(as_json: bool, paths: AppPaths) -> int:
     log = HistoryLog(paths.history_file)
     records = log.records()
     if as_json:
-        print(json.dumps([r.to_json() for r in records], indent=2, ensure_ascii=False))
+        print_json([r.to_json() for r in records])
         return int(ExitCode.OK)
     if not records:
         print(f"No tests yet ({log.path}).")
@@ -209,7 +211,7 @@ def _history(as_json: bool, paths: AppPaths) -> int:
 
 
 def _history_line(record: HistoryRecord) -> str:
-    result = "OK" if record.ok else f"FAILED [{record.category or 'unknown'}]"
-    recipient = f" to {record.recipient}" if record.recipient else ""
-    return (f"{record.time}  {record.kind:<9}  {record.service}  {record.server}{recipient}  "
-            f"{result}  {record.elapsed_ms:.0f} ms")
+    result = "OK" if record.ok else f"FAILED [{escape(record.category or 'unknown')}]"
+    recipient = f" to {escape(record.recipient)}" if record.recipient else ""
+    return (f"{escape(record.time)}  {record.kind:<9}  {escape(record.service)}  "
+            f"{escape(record.server)}{recipient}  {result}  {record.elapsed_ms:.0f} ms")

@@ -10,5 +10,5 @@ class ExitCode(enum.IntEnum):
     SERVER = 1  # the server or network failed
     INVALID = 2  # usage, invalid input or invalid configuration
     DISABLED = 3  # SMTP is turned off
-    ENVIRONMENT = 4  # no secure keyring, no display, settings in use
+    ENVIRONMENT = 4  # no secure keyring, no display, settings in use, a file of ours not written
     INTERRUPTED = 130

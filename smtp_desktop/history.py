@@ -4,7 +4,7 @@ The file (the app uses data_dir/"history.jsonl") keeps at most `limit` records, 
 Each append writes one whole line; when the file grows past the limit it is rewritten through a
 temporary file and `os.replace`, so a reader sees the old file or the new one, never half of
 either. A damaged line is skipped and logged. A record has no field for a password, so none can
-be written.
+be written. Text from outside (recipient, server) is stored with control characters escaped.
 """
 
 from __future__ import annotations
@@ -111,9 +111,13 @@ def record_from_outcome(kind: Any, service: Any, outcome: Any,
 
 
 def _storable(text: str) -> str:
-    """`text` with anything UTF-8 cannot encode (a lone surrogate, e.g. from a command-line
-    argument that was not valid UTF-8) written as a visible escape such as \\udcff."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """`text` as the history keeps it: control characters (a CR/LF in a refused recipient),
+    bidi controls and anything UTF-8 cannot encode (a lone surrogate from a command-line
+    argument that was not valid UTF-8) written as visible escapes such as \\x0d or \\udcff,
+    so `history` and `history --json` show the same one-line text."""
+    from smtp_desktop.text import escape
+
+    return escape(text)
 
 
 class HistoryLog:

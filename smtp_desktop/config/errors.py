@@ -28,12 +28,23 @@ class InvalidSettingsError(ConfigError):
 
     def __init__(self, problems: Sequence[Problem], context: str = "The settings are invalid") -> None:
         self.problems = tuple(problems)
+        self.context = context
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{context}:\n{lines}" if lines else context)
 
 
 class SettingsFileError(ConfigError):
-    """A settings file could not be read or has the wrong shape."""
+    """A settings file could not be read or has the wrong shape.
+
+    `problems` lists each thing wrong with the file when there are several (else it is empty);
+    `context` is the message's first line, which says what they are about.
+    """
+
+    def __init__(self, message: str, problems: Sequence[str] = (),
+                 context: str | None = None) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
+        self.context = context
 
 
 class FutureVersionError(SettingsFileError):
@@ -41,7 +52,8 @@ class FutureVersionError(SettingsFileError):
 
 
 class SettingsWriteError(ConfigError):
-    """Writing a settings file failed; the previous file is untouched."""
+    """Writing one of our files failed (a full disk, a read-only folder); the previous file is
+    untouched. An environment problem: the input was fine."""
 
 
 class SecretStoreError(ConfigError):
@@ -50,6 +62,10 @@ class SecretStoreError(ConfigError):
 
 class NoSecureKeyringError(SecretStoreError):
     """No secure keyring backend is available, so passwords cannot be stored."""
+
+
+class PasswordInputError(ConfigError):
+    """A password given on standard input cannot be used (it is not UTF-8 text)."""
 
 
 class SettingsLockedError(ConfigError):

@@ -304,7 +304,7 @@ def load_presets(path: Path | None = None) -> tuple[Preset, ...]:
         raise PresetsFileError(f"Could not read {path}: {exc}") from None
     try:
         doc = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # a syntax error, or an integer too long
         raise PresetsFileError(f"{path.name} is not valid JSON: {exc}") from None
     return presets_from_document(doc, path.name)
 

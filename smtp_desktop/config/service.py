@@ -12,6 +12,7 @@ from smtp_desktop.config.errors import (
     SecretStoreError,
     SettingsChangedError,
     SettingsFileError,
+    SettingsWriteError,
 )
 from smtp_desktop.config.model import (
     DEFAULT_SERVICE_ACCOUNT,
@@ -28,7 +29,7 @@ from smtp_desktop.config.store import (
     default_service_to_document,
     dumps,
     loads,
-    settings_from_document,
+    read_settings_document,
     settings_to_document,
     write_atomically,
 )
@@ -128,13 +129,22 @@ class ConfigService:
             except SecretStoreError as exc:
                 password_error = str(exc)
         stored = False
+        before: str | None = None  # what the new account held, for a rollback
         if to_store is not None and new_account:
             try:
+                before = self.secrets.get(new_account)
                 self.secrets.set(new_account, to_store)
                 stored = True
             except SecretStoreError as exc:
                 password_error = str(exc)
-        revision = self.store.save(settings)
+        try:
+            revision = self.store.save(settings)
+        except SettingsWriteError as exc:
+            if not stored or new_account is None:
+                raise
+            # The settings stay as they were, so the keyring must too: no password is left
+            # behind for an account the file does not name.
+            raise SettingsWriteError(f"{exc} {self._roll_back(new_account, before)}") from None
         moved = False
         if stored and old_account and old_account != new_account:
             try:
@@ -145,6 +155,18 @@ class ConfigService:
         return SaveResult(settings, password_stored=stored and bool(secret),
                           password_moved=moved, password_error=password_error,
                           revision=revision)
+
+    def _roll_back(self, account: str, before: str | None) -> str:
+        """Put back what `account` held before a save that failed; says what happened."""
+        try:
+            if before is None:
+                self.secrets.delete(account)
+                return "The new password was not kept in the keyring (rolled back)."
+            self.secrets.set(account, before)
+            return "The keyring holds the previous password again (rolled back)."
+        except SecretStoreError as exc:
+            log.warning("could not roll back the keyring entry %s: %s", account, exc)
+            return f"The new password could not be taken out of the keyring again: {exc}"
 
     # ------------------------------------------------------------ password
 
@@ -195,10 +217,15 @@ class ConfigService:
         from smtp_desktop.config.presets import expand_import_document
 
         document = expand_import_document(loads(text, path.name), path.name)
-        settings = settings_from_document(document, path.name)
-        problems = validate(settings)
-        if problems:
-            raise InvalidSettingsError(problems, f"{path.name} was not imported")
+        settings, shape_problems = read_settings_document(document, path.name)
+        problems = validate(settings) if settings is not None else []
+        context = f"{path.name} was not imported"
+        if shape_problems:  # every problem at once: the file's shape and its values
+            listed = [*shape_problems, *map(str, problems)]
+            raise SettingsFileError(
+                f"{context}:\n" + "\n".join(f"  - {p}" for p in listed), listed, context)
+        if problems or settings is None:
+            raise InvalidSettingsError(problems, context)
         return settings
 
     # ------------------------------------------------------------ default service
@@ -233,11 +260,20 @@ class ConfigService:
         return service
 
     def save_default_service(self, service: DefaultService, password: str | None) -> None:
-        """Provision the default service; the password goes to the keyring first."""
+        """Provision the default service; the password goes to the keyring first, and out of it
+        again when the file cannot be written."""
+        before: str | None = None
         if password:
+            before = self.secrets.get(DEFAULT_SERVICE_ACCOUNT)
             self.secrets.set(DEFAULT_SERVICE_ACCOUNT, normalize_password(password).value)
-        write_atomically(self.paths.default_service_file,
-                         dumps(default_service_to_document(service)))
+        try:
+            write_atomically(self.paths.default_service_file,
+                             dumps(default_service_to_document(service)))
+        except SettingsWriteError as exc:
+            if not password:
+                raise
+            raise SettingsWriteError(
+                f"{exc} {self._roll_back(DEFAULT_SERVICE_ACCOUNT, before)}") from None
 
     def default_service_password(self) -> str | None:
         return self.secrets.get(DEFAULT_SERVICE_ACCOUNT)

@@ -20,6 +20,7 @@ from smtp_desktop.config.errors import (
     SettingsWriteError,
 )
 from smtp_desktop.config.model import DefaultService, Keys, Service, SmtpSettings
+from smtp_desktop.text import escape
 
 log = logging.getLogger(__name__)
 
@@ -50,29 +51,32 @@ def object_with_pairs(pairs: list[tuple[str, Any]]) -> JsonObject:
 
 
 def loads(text: str, source: str) -> Any:
+    """Parse one of our JSON files; anything json cannot turn into values (a syntax error,
+    nesting too deep, an integer longer than Python's 4,300-digit limit) is SettingsFileError."""
     try:
         return json.loads(text, object_pairs_hook=object_with_pairs)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         raise SettingsFileError(f"{source} is not valid JSON: {exc}") from None
 
 
 def _check_fields(obj: Any, fields: tuple[str, ...], where: str, problems: list[str],
                   extra_allowed: tuple[str, ...] = ()) -> bool:
+    """Report repeated, unknown and missing fields of `obj`; True when every field in `fields`
+    is there to be read (unknown or repeated ones are reported but do not stop the reading)."""
     if not isinstance(obj, dict):
         problems.append(f"{where} must be a JSON object.")
         return False
     if isinstance(obj, JsonObject) and obj.has_duplicates:
         names = [n for n, _ in obj.pairs]
         dupes = sorted({n for n in names if names.count(n) > 1})
-        problems.append(f"{where} repeats the field(s) {', '.join(dupes)}.")
-        return False
+        problems.append(f"{where} repeats the field(s) {', '.join(map(escape, dupes))}.")
     unknown = [n for n in obj if n not in fields and n not in extra_allowed]
     if unknown:
-        problems.append(f"{where} has unknown field(s): {', '.join(sorted(unknown))}.")
+        problems.append(f"{where} has unknown field(s): {', '.join(map(escape, sorted(unknown)))}.")
     missing = [n for n in fields if n not in obj]
     if missing:
         problems.append(f"{where} is missing: {', '.join(missing)}.")
-    return not unknown and not missing
+    return not missing
 
 
 def _key_value(value: Any) -> str | None:
@@ -96,7 +100,7 @@ def parse_keys(obj: Any, where: str, problems: list[str]) -> Keys:
     for name, value in pairs:
         text = _key_value(value)
         if text is None:
-            problems.append(f"{where}.{name} must be a string, number or true/false.")
+            problems.append(f"{where}.{escape(name)} must be a string, number or true/false.")
         else:
             keys.append((name, text))
     return tuple(keys)
@@ -130,37 +134,53 @@ def _port(obj: dict[str, Any], where: str, problems: list[str]) -> int:
     return value
 
 
-def settings_from_document(doc: Any, source: str = "settings.json",
-                           extra_own_fields: tuple[str, ...] = ()) -> SmtpSettings:
-    """Turn a parsed settings document into settings; raise SettingsFileError listing every
-    shape problem. Field *values* are left to validation."""
+def read_settings_document(doc: Any, source: str = "settings.json",
+                           extra_own_fields: tuple[str, ...] = ()
+                           ) -> tuple[SmtpSettings | None, list[str]]:
+    """Every shape problem of a parsed settings document, and the settings when each field
+    could be read (possibly beside unknown or repeated fields, which are problems too).
+    Field *values* are left to validation; a newer file version raises FutureVersionError."""
     problems: list[str] = []
     if not isinstance(doc, dict):
         raise SettingsFileError(f"{source} must hold a JSON object.")
     if not (isinstance(doc, JsonObject) and doc.has_duplicates):
         _check_version(doc, source, problems)
     if not _check_fields(doc, _TOP_FIELDS, source, problems):
-        raise SettingsFileError(_joined(source, problems))
-    enabled = doc["enabled"]
-    if not isinstance(enabled, bool):
+        return None, problems
+    unreadable = len(problems)  # problems after this one are values of the wrong type
+    if not isinstance(doc["enabled"], bool):
         problems.append("enabled must be true or false.")
-    service_text = doc["service"]
     service = Service.TESTSIGMA
     try:
-        service = Service(service_text)
-    except ValueError:
+        service = Service(doc["service"])
+    except (ValueError, TypeError):
         problems.append('service must be "testsigma" or "own".')
     own = doc["own"]
+    if not isinstance(own, dict):
+        problems.append("own must be a JSON object.")
+        return None, problems
+    wrong_types = problems[unreadable:]
     if not _check_fields(own, _OWN_FIELDS, "own", problems, extra_own_fields):
-        raise SettingsFileError(_joined(source, problems))
+        return None, problems
+    unreadable = len(problems)
     host = _string(own, "host", "own", problems)
     username = _string(own, "username", "own", problems)
     port = _port(own, "own", problems)
     keys = parse_keys(own["keys"], "own.keys", problems)
-    if problems:
-        raise SettingsFileError(_joined(source, problems))
-    return SmtpSettings(enabled=bool(enabled), service=service, host=host, port=port,
-                        username=username, keys=keys)
+    if wrong_types or problems[unreadable:]:  # no settings that validation could check
+        return None, problems
+    return SmtpSettings(enabled=doc["enabled"], service=service, host=host, port=port,
+                        username=username, keys=keys), problems
+
+
+def settings_from_document(doc: Any, source: str = "settings.json",
+                           extra_own_fields: tuple[str, ...] = ()) -> SmtpSettings:
+    """Turn a parsed settings document into settings; raise SettingsFileError listing every
+    shape problem. Field *values* are left to validation."""
+    settings, problems = read_settings_document(doc, source, extra_own_fields)
+    if problems or settings is None:
+        raise _shape_error(source, problems)
+    return settings
 
 
 def settings_to_document(settings: SmtpSettings) -> dict[str, Any]:
@@ -184,7 +204,7 @@ def default_service_from_document(doc: Any, source: str = "default-service.json"
     if not (isinstance(doc, JsonObject) and doc.has_duplicates):
         _check_version(doc, source, problems)
     if not _check_fields(doc, _DEFAULT_SERVICE_FIELDS, source, problems):
-        raise SettingsFileError(_joined(source, problems))
+        raise _shape_error(source, problems)
     service = DefaultService(
         host=_string(doc, "host", source, problems),
         port=_port(doc, source, problems),
@@ -193,7 +213,7 @@ def default_service_from_document(doc: Any, source: str = "default-service.json"
         keys=parse_keys(doc["keys"], "keys", problems),
     )
     if problems:
-        raise SettingsFileError(_joined(source, problems))
+        raise _shape_error(source, problems)
     return service
 
 
@@ -204,6 +224,11 @@ def default_service_to_document(service: DefaultService) -> dict[str, Any]:
 
 def _joined(source: str, problems: list[str]) -> str:
     return f"{source} has the wrong shape:\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+def _shape_error(source: str, problems: list[str]) -> SettingsFileError:
+    return SettingsFileError(_joined(source, problems), problems,
+                             context=f"{source} has the wrong shape")
 
 
 # ---------------------------------------------------------------- files

@@ -51,11 +51,30 @@ def parse_address(text: str, what: str) -> tuple[str, str]:
             f"The {what} '{stripped}' is not one email address such as me@example.com.",
             advice="Enter a single address like me@example.com, optionally as 'Name <me@example.com>'.")
     name, address = parsed[0]
+    if "=?" in stripped:  # getaddresses may read "=?utf-8?q?a:...?=" as a group, not a name
+        _check_encoded_name(stripped, what)
     if "<" not in stripped and stripped != address:
         raise InvalidInputError(
             f"The {what} '{stripped}' is not one email address such as me@example.com.",
             advice="Enter a single address like me@example.com.")
     return name, address
+
+
+def _check_encoded_name(text: str, what: str) -> None:
+    """Refuse a display name whose RFC 2047 encoded words decode to a line break or another
+    control character (=?utf-8?q?a=0D=0AX-Inj:_1?=): the header would carry it once decoded."""
+    from email.policy import default
+
+    try:
+        header = default.header_factory("From", text)
+        names = [a.display_name for a in header.addresses]
+    except Exception:  # the header registry fails in many ways on junk; all of it is bad input
+        names = ["\n"]
+    if any(_CONTROL.search(name) for name in names):
+        raise InvalidInputError(
+            f"The {what} '{printable(text)}' has a name that decodes to a line break or "
+            "control character.",
+            advice="Enter the name as plain text, e.g. Me <me@example.com>, or the address alone.")
 
 
 def bare_address(text: str, what: str) -> str:

@@ -2,7 +2,8 @@
 
 Lines start with "C: " (client), "S: " (server) or "* " (a note). Login payloads are replaced by
 "<redacted>" where they are sent, and as a second line of defence every line is scrubbed of the
-password in the encodings a login can carry it (plain text and base64 forms).
+password in the encodings a login can carry it (plain text and base64 forms), before it is made
+printable: escaping first would hide a password holding control characters from the scrubber.
 """
 
 from __future__ import annotations
@@ -12,27 +13,26 @@ import logging
 import re
 from collections.abc import Iterable
 
+from smtp_desktop.text import escape
+
 log = logging.getLogger(__name__)
 
 REDACTED = "<redacted>"
 MAX_LINES = 2000
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
-
-def printable(text: str) -> str:
-    """`text` with control characters (CR, LF, NUL...) shown as escapes, safe for one line."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+printable = escape  # control characters (CR, LF, NUL...) shown as escapes, safe for one line
 
 
 def secret_forms(username: str, password: str | None) -> tuple[str, ...]:
-    """Every form in which `password` could reach the wire during a login."""
+    """Every form in which `password` could reach the wire during a login, or a line of text:
+    as typed, made printable, and base64 of the AUTH LOGIN and AUTH PLAIN payloads."""
     if not password:
         return ()
-    raw = password.encode("utf-8")
-    user = username.encode("utf-8")
+    raw = password.encode("utf-8", "surrogatepass")
+    user = username.encode("utf-8", "surrogatepass")
     blobs = (raw, b"\0" + user + b"\0" + raw, user + b"\0" + user + b"\0" + raw,
              user + b"\0" + raw)
-    forms = {password}
+    forms = {password, printable(password)}
     for blob in blobs:
         forms.add(base64.b64encode(blob).decode("ascii"))
     # Longest first, so a longer form is not half-replaced by a shorter one inside it.
@@ -66,6 +66,12 @@ class Scrubber:
                 text = text.replace(secret, self._marker)
         return self._marker if self._holds_secret(text) else text
 
+    def printable(self, text: str) -> str:
+        """`text` scrubbed, then made printable, then scrubbed again: a password holding control
+        characters is found as typed, and escaping cannot assemble one (a password that is
+        itself an escape such as the four characters \\x01)."""
+        return self(printable(self(text)))
+
 
 class Transcript:
     """Collects transcript lines, scrubbed and made printable, and logs them at DEBUG."""
@@ -81,7 +87,7 @@ class Transcript:
                 self._truncated = True
                 self._lines.append("* transcript truncated")
             return
-        line = self._scrub(printable(line))
+        line = self._scrub.printable(line)
         self._lines.append(line)
         log.debug("%s", line)
 

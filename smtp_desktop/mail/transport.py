@@ -126,7 +126,7 @@ def _failure_before_connecting(settings: SmtpSettings, password: str | None,
                                error: MailError) -> Outcome:
     scrub = Scrubber(secret_forms(settings.username, password))
     return Outcome(
-        ok=False, category=error.category, message=scrub(printable(error.message)),
+        ok=False, category=error.category, message=scrub.printable(error.message),
         advice=scrub(error.advice) if error.advice else ADVICE[error.category][1],
         elapsed_ms=0.0, server=format_server(settings.host, settings.port),
         security=configured_security(settings), unused_keys=unused_keys(settings), transcript=())
@@ -269,7 +269,7 @@ def _attempt(settings: SmtpSettings, password: str | None, cancel: CancelToken |
         log.info("%s: ok: %s", format_server(settings.host, settings.port), scrub(text))
     else:
         log.info("%s: %s: %s", format_server(settings.host, settings.port), category.value,
-                 scrub(printable(text)))
+                 scrub.printable(text))
     probe_info = None
     if probing:
         probe_info = ProbeInfo(
@@ -279,7 +279,7 @@ def _attempt(settings: SmtpSettings, password: str | None, cancel: CancelToken |
             tls=report.tls if report else None,
             certificate=report.certificate if report else None)
     return Outcome(
-        ok=category is None, category=category, message=scrub(printable(text)),
+        ok=category is None, category=category, message=scrub.printable(text),
         advice=scrub(advice) if advice else (ADVICE[category][1] if category else None),
         elapsed_ms=elapsed_ms, server=format_server(settings.host, settings.port),
         security=report.security if report else configured_security(settings),
