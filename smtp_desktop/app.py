@@ -75,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = resolve_paths(args.config_dir, args.data_dir)
     if args.demo and parser is not None:
         parser.error("--demo opens the window; it takes no command")
+    if holds_secrets(args):
+        from smtp_desktop.process import make_non_dumpable
+
+        make_non_dumpable()
     try:
         if args.command is None:
             return run_demo() if args.demo else run_gui(paths)
@@ -87,6 +91,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `smtp-desktop presets | head`: the reader left early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitCode.OK
+
+
+# Commands that read a password (from stdin or the keyring) into memory.
+SECRET_COMMANDS = frozenset({"send-test", "probe", "import", "import-default", "show"})
+
+
+def holds_secrets(args: argparse.Namespace) -> bool:
+    """Whether this run may hold a password in memory: the window (and --demo), the commands
+    that read one, and `outbox serve --auth`. Those runs are made non-dumpable."""
+    if args.command is None:
+        return True
+    if args.command == "outbox":
+        return getattr(args, "outbox_command", None) == "serve" and bool(getattr(args, "auth", None))
+    return args.command in SECRET_COMMANDS
 
 
 def display_problem() -> str | None:
