@@ -123,13 +123,17 @@ def run_demo() -> int:
         print(problem, file=sys.stderr)
         return ExitCode.ENVIRONMENT
     from smtp_desktop.demo import start_demo
+    from smtp_desktop.process import exit_on_stop_signals
     from smtp_desktop.ui.application import run_window
 
-    session = start_demo()
-    try:
-        return run_window(session.config, outbox=session.outbox, banner=session.banner)
-    finally:
-        session.close()
+    # The window turns stop signals into closing it; before and after, they still end the
+    # demo through `finally`, so its temporary folder goes in every case but SIGKILL.
+    with exit_on_stop_signals():
+        session = start_demo()
+        try:
+            return run_window(session.config, outbox=session.outbox, banner=session.banner)
+        finally:
+            session.close()
 
 
 def run_gui(paths: AppPaths) -> int:

@@ -1,4 +1,4 @@
-"""Process-wide protection for code that holds a password in memory. No Qt.
+"""Process-wide concerns: protection for code that holds a password, and stop signals. No Qt.
 
 `make_non_dumpable()` does what ssh-agent does on Linux: `prctl(PR_SET_DUMPABLE, 0)`. The kernel
 then writes no core dump of the process, and other processes of the same user can no longer
@@ -7,8 +7,11 @@ attach a debugger (ptrace) or read its memory through /proc/<pid>/mem. Elsewhere
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +58,21 @@ def is_dumpable() -> bool | None:
         return _prctl(PR_GET_DUMPABLE) != 0
     except (OSError, AttributeError):
         return None
+
+
+@contextlib.contextmanager
+def exit_on_stop_signals() -> Iterator[None]:
+    """Within the block SIGTERM and SIGHUP raise SystemExit(0), as Ctrl+C raises
+    KeyboardInterrupt, so `finally` blocks (the demo's clean-up) run instead of the process
+    vanishing. Main thread only; the previous handlers are restored afterwards."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    previous = {signum: signal.signal(signum, stop)
+                for name in ("SIGTERM", "SIGHUP") if (signum := getattr(signal, name, None))}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -127,6 +127,7 @@ class SettingsWindow(QMainWindow):
         self._port_notice = ""
         self.keyring_ready = False
         self._active: _ActiveCheck | None = None
+        self._closing_without_asking = False
         self._default_service: DefaultServiceStatus | None = None
         self._finding: Finding | None = None
         self._tints: dict[QWidget, tuple[tint.Tint, bool]] = {}
@@ -1053,8 +1054,14 @@ class SettingsWindow(QMainWindow):
                 tint.apply_tint(widget, colours, bold, dark=dark)
         super().changeEvent(event)
 
+    def close_without_asking(self) -> None:
+        """Close now, discarding unsaved changes and cancelling a running check (a stop
+        signal: there may be nobody at the screen to answer a question)."""
+        self._closing_without_asking = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.isWindowModified():
+        if self.isWindowModified() and not self._closing_without_asking:
             from PySide6.QtWidgets import QMessageBox
 
             answer = QMessageBox.question(
@@ -1062,6 +1069,8 @@ class SettingsWindow(QMainWindow):
                 QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                 | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Save)
+            if self._closing_without_asking:  # a stop signal came while the question was open
+                answer = QMessageBox.StandardButton.Discard
             if answer == QMessageBox.StandardButton.Cancel or (
                     answer == QMessageBox.StandardButton.Save and not self.save()):
                 event.ignore()

@@ -3,7 +3,9 @@
 The child runs `main(argv)` unchanged. Two test hooks sit around it, outside the product:
 - at exit it prints `dumpable=True|False|None` to stderr (PR_GET_DUMPABLE, read from inside);
 - with `window_ready=True` it creates the QApplication first and prints `window-ready` to stderr
-  once the event loop runs, i.e. once the window is shown and its signal handling installed.
+  once the event loop runs, i.e. once the window is shown and its signal handling installed;
+  `type_host="..."` first types that host into the window (an unsaved change). The
+  unsaved-changes question, if asked, prints `asked about unsaved changes` and answers Cancel.
 """
 
 from __future__ import annotations
@@ -22,10 +24,25 @@ from smtp_desktop.process import is_dumpable
 atexit.register(lambda: print(f"dumpable={is_dumpable()}", file=sys.stderr, flush=True))
 if os.environ.get("TEST_WINDOW_READY"):
     from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
     from smtp_desktop.ui import application
 
+    def asked(*args, **kwargs):
+        print("asked about unsaved changes", file=sys.stderr, flush=True)
+        return QMessageBox.StandardButton.Cancel
+
+    def ready():
+        host = os.environ.get("TEST_WINDOW_TYPE_HOST")
+        if host:
+            window = next(w for w in QApplication.topLevelWidgets()
+                          if w.objectName() == "settingsWindow")
+            window.findChild(QLineEdit, "hostEdit").setText(host)
+            assert window.isWindowModified()
+        print("window-ready", file=sys.stderr, flush=True)
+
+    QMessageBox.question = staticmethod(asked)
     app = application.create_application([])
-    QTimer.singleShot(0, lambda: print("window-ready", file=sys.stderr, flush=True))
+    QTimer.singleShot(0, ready)
 from smtp_desktop.app import main
 
 sys.exit(main(sys.argv[1:]))
@@ -38,7 +55,8 @@ class Child:
     """A running `smtp-desktop ARGS`; stdout and stderr are collected line by line."""
 
     def __init__(self, args: list[str], tmp_path: Path, *, window_ready: bool = False,
-                 stdin: str | None = None, env: dict[str, str] | None = None) -> None:
+                 type_host: str | None = None, stdin: str | None = None,
+                 env: dict[str, str] | None = None) -> None:
         environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
                        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
                        "SMTP_DESKTOP_CONFIG_DIR": str(tmp_path / "config"),
@@ -46,6 +64,8 @@ class Child:
                        **(env or {})}
         if window_ready:
             environment["TEST_WINDOW_READY"] = "1"
+        if type_host:
+            environment["TEST_WINDOW_TYPE_HOST"] = type_host
         self.process = subprocess.Popen(
             [sys.executable, "-c", ENTRY, *args], env=environment, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
