@@ -458,6 +458,7 @@ class SettingsWindow(QMainWindow):
         self._keys_model.edited.connect(self._update_state)
         self._keys_model.modelReset.connect(self._update_state)
         self._keys_editor.message.connect(self._set_status)
+        self._outbox_panel.status_reported.connect(self._set_status)
         self._preset_combo.activated.connect(self._on_preset_combo_activated)
         self._region_combo.activated.connect(self._on_region_combo_activated)
         self._host_edit.textEdited.connect(self._sync_preset_to_host)
