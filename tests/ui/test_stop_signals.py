@@ -93,13 +93,22 @@ def test_a_stop_signal_while_the_question_is_open_discards(window, qtbot, stop_s
     assert not config_service.paths.settings_file.exists()  # "Save" came too late: discarded
 
 
-def test_restore_puts_the_previous_handlers_back(qapp):
-    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+def wakeup_fd() -> int:
+    fd = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(fd)
+    return fd
+
+
+def test_restore_puts_the_previous_handlers_and_wakeup_fd_back(qapp):
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    before = {name: signal.getsignal(getattr(signal, name)) for name in names}
+    fd_before = wakeup_fd()
     stopper = StopSignals()
-    assert signal.getsignal(signal.SIGTERM) is not before[signal.SIGTERM]
+    assert signal.getsignal(signal.SIGTERM) is not before["SIGTERM"]
+    assert wakeup_fd() != fd_before
     stopper.restore()
-    assert {signum: signal.getsignal(signum) for signum in before} == before
-    assert signal.set_wakeup_fd(-1) == -1  # no wakeup fd left behind
+    assert {name: signal.getsignal(getattr(signal, name)) for name in names} == before
+    assert wakeup_fd() == fd_before
 
 
 # ---------------------------------------------------------------- the real process
