@@ -44,7 +44,7 @@ def make_non_dumpable() -> bool:
         return False
     try:
         _prctl(PR_SET_DUMPABLE, 0)
-    except (OSError, AttributeError) as exc:
+    except (ImportError, OSError, AttributeError) as exc:  # no ctypes, no prctl: carry on
         log.warning("Could not mark the process non-dumpable: %s", exc)
         return False
     return True
@@ -56,7 +56,7 @@ def is_dumpable() -> bool | None:
         return None
     try:
         return _prctl(PR_GET_DUMPABLE) != 0
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):
         return None
 
 

@@ -87,3 +87,13 @@ def test_outbox_serve_with_a_login_is_non_dumpable(auth, dumpable, tmp_path):
     finally:
         child.kill()
     assert child.dumpable == dumpable
+
+
+@linux_only
+def test_without_ctypes_it_warns_and_carries_on(monkeypatch, caplog):
+    """Some minimal Python builds have no ctypes: the program must still run."""
+    monkeypatch.setitem(sys.modules, "ctypes", None)  # `import ctypes` raises ImportError
+
+    assert make_non_dumpable() is False
+    assert is_dumpable() is None
+    assert "Could not mark the process non-dumpable" in caplog.text
