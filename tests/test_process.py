@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -97,3 +98,41 @@ def test_without_ctypes_it_warns_and_carries_on(monkeypatch, caplog):
     assert make_non_dumpable() is False
     assert is_dumpable() is None
     assert "Could not mark the process non-dumpable" in caplog.text
+
+
+CRASH_AT_EXIT = """
+import atexit, os, sys
+import smtp_desktop.process
+
+if sys.argv[1] == "dumpable":  # the control: what the code did before
+    smtp_desktop.process.make_non_dumpable = lambda: False
+atexit.register(os.abort)  # crash after the command ran: SIGABRT, core dump if allowed
+from smtp_desktop.app import main
+
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def crash_send_test(folder, mode: str) -> list:
+    import resource
+
+    folder.mkdir()
+    subprocess.run(
+        [sys.executable, "-c", CRASH_AT_EXIT, mode, "--config-dir", str(folder / "c"),
+         "--data-dir", str(folder / "d"), "send-test", "--to", "me@example.com",
+         "--password-stdin"],
+        input="core-dump-password-4711\n", cwd=folder, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"},
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY,
+                                                                     resource.RLIM_INFINITY)))
+    return sorted(folder.glob("core*"))
+
+
+@linux_only
+def test_a_crashing_send_test_leaves_no_core_dump_with_the_password(tmp_path):
+    control = crash_send_test(tmp_path / "control", "dumpable")
+    if not control:
+        pytest.skip("this system writes core dumps elsewhere (see kernel.core_pattern)")
+    assert any(b"core-dump-password-4711" in core.read_bytes() for core in control)
+
+    assert crash_send_test(tmp_path / "protected", "as-shipped") == []
