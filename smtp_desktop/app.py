@@ -77,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = resolve_paths(args.config_dir, args.data_dir)
     if args.demo and parser is not None:
         parser.error("--demo opens the window; it takes no command")
+    if holds_secrets(args):
+        from smtp_desktop.process import make_non_dumpable
+
+        make_non_dumpable()
     try:
         if args.command is None:
             return run_demo() if args.demo else run_gui(paths)
@@ -89,6 +93,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `smtp-desktop presets | head`: the reader left early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitCode.OK
+
+
+# Commands that read a password (from stdin or the keyring) into memory.
+SECRET_COMMANDS = frozenset({"send-test", "probe", "import", "import-default", "show"})
+
+
+def holds_secrets(args: argparse.Namespace) -> bool:
+    """Whether this run may hold a password in memory: the window (and --demo), the commands
+    that read one, and `outbox serve --auth`. Those runs are made non-dumpable."""
+    if args.command is None:
+        return True
+    if args.command == "outbox":
+        return getattr(args, "outbox_command", None) == "serve" and bool(getattr(args, "auth", None))
+    return args.command in SECRET_COMMANDS
 
 
 def display_problem() -> str | None:
@@ -107,13 +125,17 @@ def run_demo() -> int:
         print(problem, file=sys.stderr)
         return ExitCode.ENVIRONMENT
     from smtp_desktop.demo import start_demo
+    from smtp_desktop.process import exit_on_stop_signals
     from smtp_desktop.ui.application import run_window
 
-    session = start_demo()
-    try:
-        return run_window(session.config, outbox=session.outbox, banner=session.banner)
-    finally:
-        session.close()
+    # The window turns stop signals into closing it; before and after, they still end the
+    # demo through `finally`, so its temporary folder goes in every case but SIGKILL.
+    with exit_on_stop_signals():
+        session = start_demo()
+        try:
+            return run_window(session.config, outbox=session.outbox, banner=session.banner)
+        finally:
+            session.close()
 
 
 def run_gui(paths: AppPaths) -> int:

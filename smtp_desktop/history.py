@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smtp_desktop.config.paths import HISTORY_FILE
+from smtp_desktop.config.paths import (
+    HISTORY_FILE,
+    PRIVATE_FILE_MODE,
+    make_private_folder,
+    open_private_file,
+    restrict_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +143,13 @@ class HistoryLog:
         the CLI at once, or a cancelled check still finishing), appends and trims in turn."""
         import filelock
 
-        return filelock.FileLock(str(self.path.with_name(f".{self.path.name}.lock")), timeout=10)
+        return filelock.FileLock(str(self.path.with_name(f".{self.path.name}.lock")),
+                                 mode=PRIVATE_FILE_MODE, timeout=10)
 
     def append(self, record: HistoryRecord) -> None:
         """Add one record; the oldest ones go when there are more than `limit`."""
         line = json.dumps(record.to_json(), ensure_ascii=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(self.path.parent)
         with self._lock():
             text = self._read_text()
             existing = _lines(text)
@@ -152,7 +159,8 @@ class HistoryLog:
                 return
             # A line cut short (a crash mid-write) must not swallow the next record.
             prefix = "\n" if text and not text.endswith("\n") else ""
-            with open(self.path, "a", encoding="utf-8", newline="\n") as file:
+            fd = open_private_file(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            with os.fdopen(fd, "a", encoding="utf-8", newline="\n") as file:
                 file.write(prefix + line)  # one write: appends of whole lines do not interleave
 
     def records(self) -> list[HistoryRecord]:
@@ -190,6 +198,7 @@ class HistoryLog:
                                              dir=self.path.parent)
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
+                restrict_file(file.fileno())
                 file.writelines(lines)
                 file.flush()
                 os.fsync(file.fileno())

@@ -15,8 +15,10 @@ Plain Python with no Qt; email, mailbox and aiosmtpd are imported only when used
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -25,7 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smtp_desktop.config.consistency import is_loopback
-from smtp_desktop.config.paths import OUTBOX_FOLDER
+from smtp_desktop.config.paths import (
+    OUTBOX_FOLDER,
+    make_private_folder,
+    open_private_file,
+    restrict_file,
+)
 
 if TYPE_CHECKING:  # email and mailbox stay off the start-up path
     import mailbox
@@ -146,9 +153,11 @@ class Outbox:
             raise UnknownMessageError(message_id) from None
 
     def save_eml(self, message_id: str, path: Path) -> None:
-        """Write the message to `path` as an .eml file (replacing it if it exists)."""
+        """Write the message to `path` as an .eml file (replacing it if it exists), 0600."""
         data = self.raw(message_id)
-        Path(path).write_bytes(data)
+        fd = open_private_file(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with open(fd, "wb") as file:
+            file.write(data)
 
     def to_json(self) -> list[dict[str, Any]]:
         """`list()` as JSON-ready dicts: {"id", "date", "from", "to": [...], "subject"}."""
@@ -167,6 +176,9 @@ class Outbox:
         data = "".join(lines).encode("utf-8") + raw.replace(b"\r\n", b"\n")
         with _ADD_LOCK:
             key = self._maildir(create=True).add(data)  # type: ignore[union-attr]
+        # mailbox creates the file 0666 less the umask: in a 0700 folder, but made 0600 too.
+        with contextlib.suppress(FileNotFoundError):  # already deleted by a reader
+            restrict_file(self.folder / "new" / key)
         log.info("Local outbox stored message %s (from %s to %s)", key, mail_from,
                  ", ".join(recipients))
         return key
@@ -203,9 +215,8 @@ class Outbox:
 
         subfolders = [self.folder / name for name in ("tmp", "new", "cur")]
         if create:
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             for subfolder in subfolders:
-                subfolder.mkdir(mode=0o700, exist_ok=True)
+                make_private_folder(subfolder)
         elif not all(subfolder.is_dir() for subfolder in subfolders[1:]):
             return None
         return mailbox.Maildir(self.folder, factory=None, create=False)

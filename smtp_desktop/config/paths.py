@@ -1,4 +1,7 @@
-"""Where settings and data live: flag, then environment variable, then the platform default."""
+"""Where settings and data live (flag, then environment variable, then the platform default),
+and how they are protected: every folder the app creates is 0700 and every file it writes 0600,
+whatever the umask.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ SETTINGS_FILE = "settings.json"
 DEFAULT_SERVICE_FILE = "default-service.json"
 OUTBOX_FOLDER = "outbox"  # below the data folder
 HISTORY_FILE = "history.jsonl"  # below the data folder
+PRIVATE_FOLDER_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -55,3 +60,45 @@ def resolve_paths(
         config_dir = config_dir or platformdirs.user_config_dir(APP_NAME, appauthor=False)
         data_dir = data_dir or platformdirs.user_data_dir(APP_NAME, appauthor=False)
     return AppPaths(Path(config_dir).expanduser(), Path(data_dir).expanduser())
+
+
+def make_private_folder(folder: str | os.PathLike[str]) -> Path:
+    """Create `folder` and any missing parents, each 0700 whatever the umask; returns it.
+
+    Folders that already exist are left as they are: `--config-dir ~` must not change the mode
+    of the user's home.
+    """
+    folder = Path(folder)
+    missing: list[Path] = []
+    current = folder
+    while not os.path.lexists(current) and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=PRIVATE_FOLDER_MODE)
+        except FileExistsError:  # another process made it meanwhile
+            continue
+        os.chmod(path, PRIVATE_FOLDER_MODE)  # mkdir's mode passes through the umask
+    return folder
+
+
+def restrict_file(file: int | str | os.PathLike[str]) -> None:
+    """Make a file of ours (an open descriptor or a path) readable and writable by its owner
+    only (0600), whatever the umask or the mode it had before."""
+    if isinstance(file, int):
+        if hasattr(os, "fchmod"):
+            os.fchmod(file, PRIVATE_FILE_MODE)
+    else:
+        os.chmod(file, PRIVATE_FILE_MODE)
+
+
+def open_private_file(path: str | os.PathLike[str], flags: int) -> int:
+    """`os.open(path, flags)` for a file of ours: created 0600, and an existing one made 0600."""
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0), PRIVATE_FILE_MODE)
+    try:
+        restrict_file(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -20,6 +20,7 @@ from smtp_desktop.config.errors import (
     SettingsWriteError,
 )
 from smtp_desktop.config.model import DefaultService, Keys, Service, SmtpSettings
+from smtp_desktop.config.paths import PRIVATE_FILE_MODE, make_private_folder, restrict_file
 from smtp_desktop.text import escape
 
 log = logging.getLogger(__name__)
@@ -241,15 +242,17 @@ def dumps(document: dict[str, Any]) -> str:
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` to a temp file beside `path`, fsync it, then rename it over `path`.
 
-    A failure at any step leaves the previous file exactly as it was.
+    A failure at any step leaves the previous file exactly as it was. The file is 0600 and a
+    folder made for it 0700.
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(path.parent)
         fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise SettingsWriteError(f"Could not write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            restrict_file(handle.fileno())
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -316,11 +319,11 @@ class SettingsStore:
         import filelock
 
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_folder(self.path.parent)
         except OSError as exc:
             raise SettingsWriteError(
                 f"Could not create {self.path.parent}: {exc.strerror or exc}") from None
-        lock = filelock.FileLock(str(self.lock_path),
+        lock = filelock.FileLock(str(self.lock_path), mode=PRIVATE_FILE_MODE,
                                  timeout=self.LOCK_TIMEOUT_S if timeout is None else timeout)
         try:
             lock.acquire()
@@ -379,6 +382,7 @@ class SettingsStore:
                 backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{counter}")
                 counter += 1
             os.replace(self.path, backup)
+            restrict_file(backup)  # it may hold what a user typed, like any file of ours
         log.warning("settings file set aside as %s: %s", backup, reason)
         notice = (f"{reason}\nThe file was kept as {backup.name} and the app started with "
                   f"default settings.")

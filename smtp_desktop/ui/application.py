@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThreadPool
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QObject,
+    QSocketNotifier,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from smtp_desktop.config.service import ConfigService
 from smtp_desktop.resource_files import resource_path
+
+if TYPE_CHECKING:
+    from smtp_desktop.ui.main_window import SettingsWindow
 
 COLOR_SCHEME_ENV = "SMTP_DESKTOP_COLOR_SCHEME"
 WORKER_EXIT_WAIT_MS = 2000  # how long quitting waits for workers still running
@@ -87,14 +102,95 @@ def dark_palette() -> QPalette:
     return palette
 
 
+# The signals that stop the window, and the exit code each one ends it with.
+STOP_SIGNALS: dict[int, int] = {
+    signum: code for name, code in (("SIGINT", 130), ("SIGTERM", 0), ("SIGHUP", 0))
+    if (signum := getattr(signal, name, None)) is not None}
+
+
+class StopSignals(QObject):
+    """SIGINT, SIGTERM and SIGHUP arrive as `received(signum)` from Qt's event loop.
+
+    Python runs a signal handler only between bytecodes, and none run while Qt waits for events,
+    so Ctrl+C would wait for the next click and then raise KeyboardInterrupt inside a slot.
+    Instead the C-level handler writes the signal number to a socket (`signal.set_wakeup_fd`)
+    whose QSocketNotifier wakes the event loop at once. Use from the main thread; `restore()`
+    puts the previous handlers back.
+    """
+
+    received = Signal(int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        # A Python handler must be set for the wakeup byte to be written; it has nothing to do.
+        self._previous = {signum: signal.signal(signum, _note_signal) for signum in STOP_SIGNALS}
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._on_notifier_activated)
+
+    def _on_notifier_activated(self, *_args: object) -> None:
+        try:
+            data = self._reader.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return
+        for signum in data:
+            if signum in STOP_SIGNALS:
+                self.received.emit(signum)
+
+    def restore(self) -> None:
+        """Put back the handlers and wakeup fd that were there before."""
+        self._notifier.setEnabled(False)
+        signal.set_wakeup_fd(self._previous_fd)
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._reader.close()
+        self._writer.close()
+
+
+def _note_signal(signum: int, frame: object) -> None:
+    """The Python half of a stop signal: the wakeup socket already carries it to the loop."""
+
+
+def stop_window(window: SettingsWindow, signum: int,
+                stderr: Callable[[str], object] | None = None) -> int:
+    """Close `window` for a stop signal and return the exit code (SIGINT 130, else 0).
+
+    No unsaved-changes question: the changes are discarded, which stderr is told; a running
+    check is cancelled.
+    """
+    say = stderr or (lambda text: print(text, file=sys.stderr, flush=True))
+    if window.isWindowModified():
+        say(f"{signal.Signals(signum).name}: unsaved changes discarded.")
+    window.close_without_asking()
+    return STOP_SIGNALS[signum]
+
+
 def run_window(config: ConfigService, **window_options: object) -> int:
+    """Show the window until it is closed or a stop signal arrives; returns the exit code."""
     from smtp_desktop.ui.main_window import SettingsWindow
 
     app = create_application()
     window = SettingsWindow(config, **window_options)  # type: ignore[arg-type]
     window.setWindowIcon(app_icon())
+    stop_code: list[int] = []
+    stop_signals = StopSignals()
+
+    def on_stop_signal(signum: int) -> None:
+        if not stop_code:
+            stop_code.append(stop_window(window, signum))
+        app.exit(stop_code[0])
+
+    stop_signals.received.connect(on_stop_signal)
     window.show()
-    code = app.exec()
+    try:
+        code = app.exec()
+    finally:
+        stop_signals.restore()
+    if stop_code:  # closing the last window also asks the loop to quit, with 0
+        code = stop_code[0]
     # Let workers still running (a keyring check, the transport warm-up; a check was cancelled
     # by closeEvent) finish while their Qt objects exist, but never hold the exit for long.
     QThreadPool.globalInstance().waitForDone(WORKER_EXIT_WAIT_MS)

@@ -128,6 +128,7 @@ class SettingsWindow(QMainWindow):
         self._port_notice = ""
         self.keyring_ready = False
         self._active: _ActiveCheck | None = None
+        self._closing_without_asking = False
         self._default_service: DefaultServiceStatus | None = None
         self._finding: Finding | None = None
         self._tints: dict[QWidget, tuple[tint.Tint, bool]] = {}
@@ -473,6 +474,7 @@ class SettingsWindow(QMainWindow):
         self._keys_model.edited.connect(self._update_state)
         self._keys_model.modelReset.connect(self._update_state)
         self._keys_editor.message.connect(self._set_status)
+        self._outbox_panel.status_reported.connect(self._set_status)
         self._preset_combo.activated.connect(self._on_preset_combo_activated)
         self._region_combo.activated.connect(self._on_region_combo_activated)
         self._host_edit.textEdited.connect(self._sync_preset_to_host)
@@ -1087,8 +1089,14 @@ class SettingsWindow(QMainWindow):
                 tint.apply_tint(widget, colours, bold, dark=dark)
         super().changeEvent(event)
 
+    def close_without_asking(self) -> None:
+        """Close now, discarding unsaved changes and cancelling a running check (a stop
+        signal: there may be nobody at the screen to answer a question)."""
+        self._closing_without_asking = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.isWindowModified():
+        if self.isWindowModified() and not self._closing_without_asking:
             from PySide6.QtWidgets import QMessageBox
 
             answer = QMessageBox.question(
@@ -1096,6 +1104,8 @@ class SettingsWindow(QMainWindow):
                 QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                 | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Save)
+            if self._closing_without_asking:  # a stop signal came while the question was open
+                answer = QMessageBox.StandardButton.Discard
             if answer == QMessageBox.StandardButton.Cancel or (
                     answer == QMessageBox.StandardButton.Save and not self.save()):
                 event.ignore()

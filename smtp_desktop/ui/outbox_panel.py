@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -62,7 +62,13 @@ def _item(text: str, message_id: str | None = None) -> QStandardItem:
 
 
 class OutboxPanel(QWidget):
-    """`outboxView` lists received messages; the selected one shows in `outboxMessageView`."""
+    """`outboxView` lists received messages; the selected one shows in `outboxMessageView`.
+
+    What goes wrong (a message deleted meanwhile, a file that cannot be written, a message the
+    email package cannot decode) is told in one sentence through `status_reported`.
+    """
+
+    status_reported = Signal(str)  # a sentence for the window's status line
 
     def __init__(self, outbox: Callable[[], Outbox], folder: Path,
                  parent: QWidget | None = None) -> None:
@@ -141,39 +147,86 @@ class OutboxPanel(QWidget):
         self.save_button.setEnabled(chosen)
 
     def _on_selection_changed(self, *_args: Any) -> None:
-        from smtp_desktop.outbox import OutboxError
-
         self._update_buttons()
         message_id = self.selected_id()
         if message_id is None:
             self.message_view.clear()
             return
+        self.message_view.setPlainText(self._message_text(message_id))
+
+    def _message_text(self, message_id: str) -> str:
+        """The message's headers and text; as stored when the email package cannot decode it."""
+        from smtp_desktop.outbox import OutboxError
+
+        outbox = self._outbox()
         try:
-            message = self._outbox().get(message_id)
+            message = outbox.get(message_id)
+            headers = "\n".join(f"{name}: {value}" for name, value in message.items())
+            body = message.get_body(preferencelist=("plain", "html"))
+            text = body.get_content() if body is not None else ""
+            return f"{headers}\n\n{text}"
+        except (OSError, OutboxError) as exc:  # before LookupError: UnknownMessageError is one
+            self._report(f"The message could not be read: {exc}")
+            return f"The message could not be read: {exc}"
+        except LookupError as exc:  # a character set Python does not know
+            reason = f"it uses a character set this computer does not know ({exc})"
+        except (OverflowError, ValueError) as exc:  # e.g. a Date beyond the years datetime holds
+            reason = f"a header cannot be read ({exc})"
+        try:
+            raw = outbox.raw(message_id)
         except (OSError, OutboxError) as exc:
-            self.message_view.setPlainText(f"The message could not be read: {exc}")
-            return
-        headers = "\n".join(f"{name}: {value}" for name, value in message.items())
-        body = message.get_body(preferencelist=("plain", "html"))
-        text = body.get_content() if body is not None else ""
-        self.message_view.setPlainText(f"{headers}\n\n{text}")
+            self._report(f"The message could not be read: {exc}")
+            return f"The message could not be read: {exc}"
+        self._report(f"The message is shown as stored: {reason}.")
+        return (f"[Shown as stored: {reason}.]\n\n"
+                + raw.decode("utf-8", "replace").replace("\r\n", "\n"))
+
+    def _report(self, text: str) -> None:
+        log.info("outbox: %s", text)
+        self.status_reported.emit(text)
 
     def _on_delete_button_clicked(self) -> None:
+        from smtp_desktop.outbox import OutboxError, UnknownMessageError
+
         message_id = self.selected_id()
-        if message_id is not None:
+        if message_id is None:
+            return
+        try:
             self._outbox().delete(message_id)
-            self.refresh()
+        except UnknownMessageError:
+            self._report("That message was no longer in the outbox (deleted elsewhere); "
+                         "the list is up to date now.")
+        except (OSError, OutboxError) as exc:
+            self._report(f"The message could not be deleted: {getattr(exc, 'strerror', None) or exc}")
+        else:
+            self._report("Message deleted from the local outbox.")
+        self.refresh()
 
     def _on_save_button_clicked(self) -> None:
         message_id = self.selected_id()
         if message_id is None:
             return
-        from PySide6.QtWidgets import QFileDialog
+        from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+        from smtp_desktop.outbox import OutboxError, UnknownMessageError
 
         path, _filter = QFileDialog.getSaveFileName(
             self, "Save message", str(Path.home() / "message.eml"), "Email message (*.eml)")
-        if path:
+        if not path:
+            return
+        try:
             self._outbox().save_eml(message_id, Path(path))
+        except UnknownMessageError:
+            self._report("That message was no longer in the outbox (deleted elsewhere); "
+                         "nothing was saved.")
+            self.refresh()
+        except (OSError, OutboxError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            self._report(f"The message was not saved to {path}: {reason}")
+            QMessageBox.warning(self, "Message not saved",
+                                f"The message could not be saved to {path}:\n{reason}")
+        else:
+            self._report(f"Message saved to {path}.")
 
 
 class HistoryPanel(QWidget):
