@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QSpinBox,
+    QTableView,
     QTabWidget,
     QWidget,
 )
@@ -124,12 +125,16 @@ class Walk:
             self.click(own)
         self.find(QLineEdit, "hostEdit").setText(self.server.host)
         self.find(QSpinBox, "portSpin").setValue(self.server.port)
+        self.find(QLineEdit, "usernameEdit").setText("soak@example.test")
         self.find(QLineEdit, "testRecipientEdit").setText("soak@example.test")
         button = self.find(QAbstractButton, self.rng.choice(("sendTestButton", "probeButton")))
+        if not button.isEnabled():  # e.g. an empty row in the keys table: clear it, as a user would
+            self.find(QTableView, "keysTable").model().set_keys((("mail.smtp.auth", "false"),))
+            self.settle()
         self.click(button)
         if self.window.check_running:
             self.checks += 1
-            if self.rng.random() < 0.3:
+            if self.checks % 3 == 2:  # every third check is cancelled while it runs
                 self.click(self.find(QAbstractButton, "cancelTestButton"))
                 self.cancelled += 1
             deadline = QDeadlineTimer(CHECK_TIMEOUT_MS)
