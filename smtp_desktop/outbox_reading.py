@@ -272,12 +272,17 @@ def _size(part: Message) -> int:
 
 # -------------------------------------------------------------------- HTML to text
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Elements that end a line. Everything else is inline and joins its neighbours without a space.
-_BLOCK = frozenset("""
+_BLOCK = _words("""
     address article aside blockquote body caption center dd details dialog dir div dl dt fieldset
     figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li main menu nav
     ol p pre section summary table tbody tfoot thead tr ul
-""".split())
+""")
 _CELLS = frozenset({"td", "th"})  # joined by a space
 _DROPPED = frozenset({"head", "script", "style", "title", "template"})
 # Invisible characters that senders put between letters or digits (preheader padding, hyphens).
@@ -443,9 +448,9 @@ _JOINERS = frozenset("/:.,-") | frozenset(" \t\u00a0\u202f")  # a space: phone-n
 _MONTH_BEFORE = re.compile(
     r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?,?\s"
     r"(?:[0-3]?[0-9](?:st|nd|rd|th)?,?\s)?$")
-_CURRENCY_CODES = frozenset("""
+_CURRENCY_CODES = _words("""
     AUD BRL CAD CHF CNY CZK DKK EUR GBP HKD HUF INR JPY KRW MXN NOK NZD PLN RUB SEK SGD TRY USD ZAR
-""".split())
+""")
 
 
 def extract_codes(text: str, code_pattern: str | None = None) -> list[str]:
