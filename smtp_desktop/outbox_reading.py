@@ -86,7 +86,7 @@ def read_message(raw: bytes, *, id: str, received: str | None, envelope: Mapping
     """
     pattern = _compile_code_pattern(code_pattern)
     message = _parse(raw)
-    headers = _decoded_headers(message)
+    headers = _raw_headers(message)
     own = [(name, value) for name, value in headers
            if not name.lower().startswith(ENVELOPE_HEADER_PREFIX)]
 
@@ -102,15 +102,16 @@ def read_message(raw: bytes, *, id: str, received: str | None, envelope: Mapping
     else:
         text = rendered
     to_fields = [value for key, value in own if key.lower() in ("to", "cc")]
+    sender = first("From")
     return {
         "id": id,
         "received": received,
-        "date": _iso_date(first("Date")),
-        "from": first("From") or "",
+        "date": _iso_date(_decoded(first("Date"))),
+        "from": _decoded(sender, "From") if sender else "",
         "to": _addresses(to_fields),
         "envelope": _envelope(envelope, headers),
-        "subject": first("Subject") or "",
-        "headers": [[name, value] for name, value in own],
+        "subject": _decoded(first("Subject")),
+        "headers": [[name, _decoded(value)] for name, value in own],
         "text": text,
         "html": html,
         "attachments": _safely(lambda: _attachments(message, (plain_part, html_part)), []),
@@ -152,21 +153,41 @@ def _clean(text: str) -> str:
 _LINE_BREAKS = re.compile(r"[\r\n]")
 
 
-def _decoded_headers(message: Message) -> list[tuple[str, str]]:
-    """Every header in order, unfolded and RFC 2047-decoded; undecodable ones kept as written."""
+def _raw_headers(message: Message) -> list[tuple[str, str]]:
+    """Every header in order as (name, value), unfolded, not yet decoded."""
+    return [(_clean(str(name)), _LINE_BREAKS.sub("", _clean(str(value))))
+            for name, value in _safely(lambda: list(message.raw_items()), [])]
+
+
+def _decoded(value: str | None, name: str | None = None) -> str:
+    """A header value with its RFC 2047 encoded words decoded; undecodable ones stay as written.
+
+    With `name`, the email package's structured reading of that header (addresses re-rendered,
+    as `outbox list` shows them); without, the value as it was written, only decoded.
+    """
+    if value is None:
+        return ""
     from email import policy
 
-    decoded = []
-    for name, value in _safely(lambda: list(message.raw_items()), []):
-        name = _clean(str(name))
-        unfolded = _LINE_BREAKS.sub("", _clean(str(value)))
-        try:
-            text = str(policy.default.header_factory(name, unfolded))
-        except Exception:
-            log.debug("Undecodable %s header", name, exc_info=True)
-            text = unfolded
-        decoded.append((name, _clean(text).strip()))
-    return decoded
+    try:
+        header = policy.default.header_factory(name, value) if name else _unstructured(value)
+        text = str(header)
+    except Exception:
+        log.debug("Undecodable header %s", name or "", exc_info=True)
+        text = value
+    return _clean(text).strip()
+
+
+def _unstructured(value: str) -> Any:
+    global _UNSTRUCTURED
+    if _UNSTRUCTURED is None:
+        from email.headerregistry import HeaderRegistry
+
+        _UNSTRUCTURED = HeaderRegistry(use_default_map=False)  # every header as free text
+    return _UNSTRUCTURED("X-Any", value)  # the name only matters for a structured header
+
+
+_UNSTRUCTURED: Any = None
 
 
 def _iso_date(value: str | None) -> str | None:
@@ -185,15 +206,19 @@ def _iso_date(value: str | None) -> str | None:
 
 
 def _addresses(fields: Iterable[str]) -> list[str]:
-    """The addresses named in address headers, in order, without repeats."""
+    """The addresses named in address headers (as written, undecoded), in order, without repeats."""
+    from email import policy
     from email.utils import getaddresses
 
     found: list[str] = []
     for value in fields:
-        pairs = _safely(lambda value=value: getaddresses([value]), [])
-        for _, address in pairs:
-            address = address.strip()
-            if address and address not in found:
+        try:
+            addresses = [a.addr_spec for a in policy.default.header_factory("To", value).addresses]
+        except Exception:  # an unparseable header: the lenient old parser
+            addresses = [a for _, a in _safely(lambda value=value: getaddresses([value]), [])]
+        for address in addresses:
+            address = _clean(address).strip()
+            if address and address != "<>" and address not in found:
                 found.append(address)
     return found
 
@@ -202,7 +227,7 @@ def _envelope(envelope: Mapping[str, Any] | None, headers: list[tuple[str, str]]
     if envelope is not None:
         return {"from": envelope.get("from"), "to": list(envelope.get("to") or []),
                 "client": envelope.get("client"), "user": envelope.get("user")}
-    own = {name.lower(): value for name, value in headers}
+    own = {name.lower(): _decoded(value) for name, value in headers}
     sender = own.get(ENVELOPE_HEADER_PREFIX + "from")
     recipients = own.get(ENVELOPE_HEADER_PREFIX + "to")
     return {"from": sender,
@@ -445,9 +470,11 @@ _DIGIT_RUN = re.compile(r"[0-9]+")
 _URL_TAIL = re.compile(r"(?i)(?:://|\bwww\.)\S*")
 _COPYRIGHT = re.compile(r"(?i)©|\(c\)|\bcopyright\b")
 _JOINERS = frozenset("/:.,-") | frozenset(" \t\u00a0\u202f")  # a space: phone-number groups
+# A year after a month name, with or without a day: "December 1, 2026", "1 Dec 2026", "1. Dezember
+# 2026", "1er décembre 2026" (English, German and French names).
 _MONTH_BEFORE = re.compile(
-    r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?,?\s"
-    r"(?:[0-3]?[0-9](?:st|nd|rd|th)?,?\s)?$")
+    r"(?i)\b(?:jan|feb|f[ée]v|mar|m[äa]r|apr|avr|may|mai|jun|jui|jul|aug|ao[ûu]|sep|oct|okt|nov|dec"
+    r"|dez|d[ée]c)\w{0,7}\.?,?\s(?:[0-3]?[0-9](?:st|nd|rd|th)?,?\s)?$")
 _CURRENCY_CODES = _words("""
     AUD BRL CAD CHF CNY CZK DKK EUR GBP HKD HUF INR JPY KRW MXN NOK NZD PLN RUB SEK SGD TRY USD ZAR
 """)
