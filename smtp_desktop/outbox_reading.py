@@ -124,11 +124,16 @@ def _parse(raw: bytes) -> EmailMessage:
     from email import policy
     from email.parser import BytesParser
 
+    parser = BytesParser(policy=policy.default)
     try:
-        return BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[return-value]
-    except Exception:  # the parser is lenient; this is for the bug nobody has met yet
+        return parser.parsebytes(raw)  # type: ignore[return-value]
+    except Exception:  # RecursionError from thousands of nested parts: keep the body as text
+        log.debug("Message too deeply nested to parse", exc_info=True)
+    try:
+        return parser.parsebytes(raw, headersonly=True)  # type: ignore[return-value]
+    except Exception:
         log.debug("Unparseable message", exc_info=True)
-        return BytesParser(policy=policy.default).parsebytes(b"\n")  # type: ignore[return-value]
+        return parser.parsebytes(b"\n")  # type: ignore[return-value]
 
 
 def _safely(compute: Callable[[], Any], default: Any) -> Any:
@@ -466,7 +471,8 @@ def _is_web_url(url: str) -> bool:
 
 # -------------------------------------------------------------------- codes
 
-_DIGIT_RUN = re.compile(r"[0-9]+")
+# 4-8 ASCII digits touching no letter, digit (of any script) or @: [^\W_] is "alphanumeric".
+_CANDIDATE = re.compile(r"(?<![^\W_])(?<!@)[0-9]{4,8}(?![^\W_])(?!@)")
 _URL_TAIL = re.compile(r"(?i)(?:://|\bwww\.)\S*")
 _COPYRIGHT = re.compile(r"(?i)©|\(c\)|\bcopyright\b")
 _JOINERS = frozenset("/:.,-") | frozenset(" \t\u00a0\u202f")  # a space: phone-number groups
@@ -511,17 +517,17 @@ def _codes(text: str, pattern: re.Pattern[str] | None) -> list[str]:
         return list(found)
     url_spans = _url_spans(text)
     copyrights = [m.start() for m in _COPYRIGHT.finditer(text)]
-    newlines = [i for i, char in enumerate(text) if char == "\n"] if copyrights else []
+    newlines = [m.start() for m in re.finditer("\n", text)] if copyrights else []
     span_index = 0
-    for match in _DIGIT_RUN.finditer(text):
+    for match in _CANDIDATE.finditer(text):
         start, end = match.span()
-        if not 4 <= end - start <= 8:
+        if _joined(text, start, end):
             continue
         while span_index < len(url_spans) and url_spans[span_index][1] <= start:
             span_index += 1
         if span_index < len(url_spans) and url_spans[span_index][0] <= start:
             continue  # inside a URL
-        if _touches(text, start, end) or _joined(text, start, end) or _priced(text, start, end):
+        if _priced(text, start, end):
             continue
         run = match.group()
         if _is_year(run) and (_after_copyright(start, copyrights, newlines)
@@ -540,12 +546,6 @@ def _url_spans(text: str) -> list[tuple[int, int]]:
             start -= 1
         spans.append((start, match.end()))
     return spans
-
-
-def _touches(text: str, start: int, end: int) -> bool:
-    before = text[start - 1] if start else " "
-    after = text[end] if end < len(text) else " "
-    return any(char.isalnum() or char == "@" for char in (before, after))
 
 
 def _joined(text: str, start: int, end: int) -> bool:
