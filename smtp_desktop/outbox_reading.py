@@ -12,8 +12,8 @@ from `smtp_desktop.outbox`.
 Messages come from anyone who can reach the outbox, so reading never raises on their content:
 an unknown charset, a date in the year 10**20, broken MIME or bytes that are not UTF-8 give
 `None`, U+FFFD or an empty value instead, and every rule runs in linear time. HTML is parsed
-with lxml (libxml2): the standard library's `html.parser` takes minutes on 50 KB of hostile
-markup such as `"<a " * 16666`.
+with lxml (libxml2): the standard library's `html.parser` needs 40-55 s for 50 KB of hostile
+markup such as `"<a " * 16666`, lxml well under a second for 5 MB.
 """
 
 from __future__ import annotations
