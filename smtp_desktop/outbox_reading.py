@@ -638,33 +638,33 @@ class WaitCriteria:
         return parts
 
 
-def matches(criteria: WaitCriteria, message: Mapping[str, Any]) -> bool:
-    """Whether a message (the `read_message` object, or any mapping with its keys) fits.
+def matches(criteria: WaitCriteria, summary: Mapping[str, Any]) -> bool:
+    """Whether a message fits: `summary` is the `read_message` object, or any mapping with its keys.
 
     --to: an envelope recipient or a To/Cc address, exact and case-insensitive. --from: the From
     address or the envelope sender. --subject: `re.search` in the subject. --contains: a
     case-insensitive substring of subject + text. --since: arrival time (never the Date header).
     """
-    envelope = message.get("envelope") or {}
+    envelope = summary.get("envelope") or {}
     if criteria.to is not None:
         wanted = _address_key(criteria.to)
-        recipients = [*(envelope.get("to") or []), *(message.get("to") or [])]
+        recipients = [*(envelope.get("to") or []), *(summary.get("to") or [])]
         if wanted not in {_address_key(r) for r in recipients}:
             return False
     if criteria.from_ is not None:
         wanted = _address_key(criteria.from_)
-        senders = [*_addresses([message.get("from") or ""]), envelope.get("from") or ""]
+        senders = [*_addresses([summary.get("from") or ""]), envelope.get("from") or ""]
         if wanted not in {_address_key(s) for s in senders}:
             return False
-    subject = message.get("subject") or ""
+    subject = summary.get("subject") or ""
     if criteria._subject_pattern is not None and not criteria._subject_pattern.search(subject):
         return False
     if criteria.contains is not None:
-        haystack = f"{subject}\n{message.get('text') or ''}".casefold()
+        haystack = f"{subject}\n{summary.get('text') or ''}".casefold()
         if criteria.contains.casefold() not in haystack:
             return False
     if criteria.since is not None:
-        received = _parse_time(message.get("received"))
+        received = _parse_time(summary.get("received"))
         if received is None or not criteria.since.admits(received):
             return False
     return True
