@@ -103,13 +103,14 @@ def read_message(raw: bytes, *, id: str, received: str | None, envelope: Mapping
         text = rendered
     to_fields = [value for key, value in own if key.lower() in ("to", "cc")]
     sender = first("From")
+    the_envelope = _envelope(envelope, headers)
     return {
         "id": id,
         "received": received,
         "date": _iso_date(_decoded(first("Date"))),
-        "from": _decoded(sender, "From") if sender else "",
+        "from": _decoded(sender, "From") if sender else (the_envelope["from"] or ""),
         "to": _addresses(to_fields),
-        "envelope": _envelope(envelope, headers),
+        "envelope": the_envelope,
         "subject": _decoded(first("Subject")),
         "headers": [[name, _decoded(value)] for name, value in own],
         "text": text,

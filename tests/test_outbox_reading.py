@@ -185,6 +185,24 @@ def test_envelope_comes_from_the_store_or_else_from_the_outbox_lines():
                                                          "user": None}
 
 
+def test_without_a_from_header_the_envelope_sender_stands_in_as_in_outbox_list():
+    message = read("Subject: s\n\nbody\n", envelope={"from": "bounce@x.test", "to": [],
+                                                     "client": None, "user": None})
+    assert message["from"] == "bounce@x.test"
+    assert read("Subject: s\n\nbody\n")["from"] == ""
+
+
+def test_html_is_decoded_once_by_its_mime_charset_whatever_it_declares_inside():
+    html = ('<?xml version="1.0" encoding="iso-8859-1"?><html><head>'
+            '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"></head>'
+            "<body><p>Bestätigungscode: 246810</p></body></html>")
+    raw = ("Subject: s\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n"
+           "Content-Transfer-Encoding: 8bit\n\n" + html + "\n").encode("utf-8")
+    message = read(raw)
+    assert message["text"] == "Bestätigungscode: 246810"
+    assert message["codes"] == ["246810"]
+
+
 def test_text_prefers_the_plain_part_and_renders_html_only_without_one():
     alternative = _multipart("alternative", ("text/plain", "Plain: 111222\n"),
                              ("text/html", "<p>HTML: <b>333444</b></p>"))
