@@ -101,6 +101,7 @@ def read_message(raw: bytes, *, id: str, received: str | None, envelope: Mapping
         text = plain or _safely(lambda: _fallback_text(message), "")
     else:
         text = rendered
+    budget = _Budget()  # hostile mail may carry megabytes of headers
     to_fields = [value for key, value in own if key.lower() in ("to", "cc")]
     sender = first("From")
     the_envelope = _envelope(envelope, headers)
@@ -109,10 +110,10 @@ def read_message(raw: bytes, *, id: str, received: str | None, envelope: Mapping
         "received": received,
         "date": _iso_date(_decoded(first("Date"))),
         "from": _decoded(sender, "From") if sender else (the_envelope["from"] or ""),
-        "to": _addresses(to_fields),
+        "to": _addresses(to_fields, budget),
         "envelope": the_envelope,
         "subject": _decoded(first("Subject")),
-        "headers": [[name, _decoded(value)] for name, value in own],
+        "headers": [[name, _decoded(value, budget=budget)] for name, value in own],
         "text": text,
         "html": html,
         "attachments": _safely(lambda: _attachments(message, (plain_part, html_part)), []),
@@ -126,6 +127,7 @@ def _parse(raw: bytes) -> EmailMessage:
     from email.parser import BytesParser
 
     parser = BytesParser(policy=policy.default)
+    raw = _MIME_FIELD.sub(_shorten_mime_field, raw)
     try:
         return parser.parsebytes(raw)  # type: ignore[return-value]
     except Exception:  # RecursionError from thousands of nested parts: keep the body as text
@@ -135,6 +137,34 @@ def _parse(raw: bytes) -> EmailMessage:
     except Exception:
         log.debug("Unparseable message", exc_info=True)
         return parser.parsebytes(b"\n")  # type: ignore[return-value]
+
+
+# The email package parses some header values in quadratic time, and reads Content-Type and
+# Content-Disposition again on every access: 100 KB of parameters cost seconds. Real ones are far
+# shorter than these limits. Longer values are cut (those two), kept undecoded (other headers) or
+# read by the older, linear address parser (To, Cc, From).
+_MIME_FIELD_LIMIT = 2048
+_MIME_FIELD = re.compile(rb"(?im)^content-(?:type|disposition)[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*")
+_STRUCTURED_LIMIT = 4096
+_DATE_LIMIT = 256
+
+
+class _Budget:
+    """How many more characters of header values the slow structured parser may read."""
+
+    def __init__(self, chars: int = 256 * 1024) -> None:
+        self.left = chars
+
+    def allows(self, value: str) -> bool:
+        if len(value) > _STRUCTURED_LIMIT or len(value) > self.left:
+            return False
+        self.left -= len(value)
+        return True
+
+
+def _shorten_mime_field(match: re.Match[bytes]) -> bytes:
+    field = match.group()
+    return field if len(field) <= _MIME_FIELD_LIMIT else field[:_MIME_FIELD_LIMIT]
 
 
 def _safely(compute: Callable[[], Any], default: Any) -> Any:
@@ -165,7 +195,7 @@ def _raw_headers(message: Message) -> list[tuple[str, str]]:
             for name, value in _safely(lambda: list(message.raw_items()), [])]
 
 
-def _decoded(value: str | None, name: str | None = None) -> str:
+def _decoded(value: str | None, name: str | None = None, budget: _Budget | None = None) -> str:
     """A header value with its RFC 2047 encoded words decoded; undecodable ones stay as written.
 
     With `name`, the email package's structured reading of that header (addresses re-rendered,
@@ -176,8 +206,11 @@ def _decoded(value: str | None, name: str | None = None) -> str:
     from email import policy
 
     try:
-        header = policy.default.header_factory(name, value) if name else _unstructured(value)
-        text = str(header)
+        if not (budget or _Budget()).allows(value):
+            text = value  # kept as written: decoding it could take quadratic time
+        else:
+            header = policy.default.header_factory(name, value) if name else _unstructured(value)
+            text = str(header)
     except Exception:
         log.debug("Undecodable header %s", name or "", exc_info=True)
         text = value
@@ -198,7 +231,7 @@ _UNSTRUCTURED: Any = None
 
 def _iso_date(value: str | None) -> str | None:
     """The Date header as ISO 8601, or None when absent or impossible (year 99999, junk)."""
-    if not value:
+    if not value or len(value) > _DATE_LIMIT:
         return None
     from email.utils import parsedate_to_datetime
 
@@ -211,29 +244,33 @@ def _iso_date(value: str | None) -> str | None:
     return when.isoformat()
 
 
-def _addresses(fields: Iterable[str]) -> list[str]:
+def _addresses(fields: Iterable[str], budget: _Budget | None = None) -> list[str]:
     """The addresses named in address headers (as written, undecoded), in order, without repeats."""
     from email import policy
     from email.utils import getaddresses
 
-    found: list[str] = []
+    found: dict[str, None] = {}
     for value in fields:
         try:
+            if not (budget or _Budget()).allows(value):
+                raise ValueError("too long for the structured parser")
             addresses = [a.addr_spec for a in policy.default.header_factory("To", value).addresses]
-        except Exception:  # an unparseable header: the lenient old parser
+        except Exception:  # unparseable or long: the lenient old parser
             addresses = [a for _, a in _safely(lambda value=value: getaddresses([value]), [])]
         for address in addresses:
             address = _clean(address).strip()
-            if address and address != "<>" and address not in found:
-                found.append(address)
-    return found
+            if address and address != "<>":
+                found.setdefault(address, None)
+    return list(found)
 
 
 def _envelope(envelope: Mapping[str, Any] | None, headers: list[tuple[str, str]]) -> dict[str, Any]:
     if envelope is not None:
         return {"from": envelope.get("from"), "to": list(envelope.get("to") or []),
                 "client": envelope.get("client"), "user": envelope.get("user")}
-    own = {name.lower(): _decoded(value) for name, value in headers}
+    own: dict[str, str] = {}
+    for name, value in headers:  # the outbox's lines come first; a message may forge later ones
+        own.setdefault(name.lower(), value)
     sender = own.get(ENVELOPE_HEADER_PREFIX + "from")
     recipients = own.get(ENVELOPE_HEADER_PREFIX + "to")
     return {"from": sender,

@@ -590,6 +590,42 @@ def test_five_megabytes_of_hostile_html_are_read_in_linear_time(html):
     assert_show_shape(message)
 
 
+ONE_MB = 1024 * 1024
+
+
+@pytest.mark.parametrize("headers", [
+    "To: " + ", ".join(f"u{i}@x.test" for i in range(ONE_MB // 12)) + "\n",
+    "From: " + "(" * ONE_MB + "a@b.test\n",
+    "To: " + "@" * ONE_MB + "\n",
+    "Subject: " + " ".join(["=?utf-8?q?caf=C3=A9?="] * (ONE_MB // 22)) + "\n",
+    "Date: " + "1 " * (ONE_MB // 2) + "\n",
+    "Content-Type: text/plain; " + "a=b; " * (ONE_MB // 5) + "\n",
+    "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Disposition: attachment; "
+    + "filename*0=x; " * (ONE_MB // 14) + "\n\nfile\n--b--\n",
+    "".join("Subject: " + " ".join(["=?utf-8?q?caf=C3=A9?="] * 180) + "\n" for _ in range(1200)),
+    "".join("Content-Type: text/plain; " + "a=b; " * 400 + "\n" for _ in range(1200)),
+], ids=["many-addresses", "parens", "ats", "encoded-words", "date", "content-type-params",
+        "disposition-params", "5mb-of-subjects", "2mb-of-content-types"])
+def test_megabytes_of_headers_are_read_in_bounded_time(headers):
+    """The email package parses some header values in quadratic time (seconds for 100 KB)."""
+    message = read(headers + "\nCode 135791\n")
+    assert_show_shape(message)
+
+
+def test_a_long_recipient_list_loses_no_address():
+    addresses = [f"=?utf-8?q?N=C3=A9{i}?= <u{i}@x.test>" for i in range(20000)]
+    message = read("To: " + ", ".join(addresses) + "\nSubject: many\n\nbody\n")
+    assert message["to"] == [f"u{i}@x.test" for i in range(20000)]
+    assert message["subject"] == "many"
+
+
+def test_a_message_cannot_forge_its_envelope_lines():
+    message = read("X-Outbox-Envelope-From: real@sender.test\nX-Outbox-Envelope-To: real@outbox.test\n"
+                   "X-Outbox-Envelope-To: forged@evil.test\nSubject: s\n\nbody\n")
+    assert message["envelope"]["to"] == ["real@outbox.test"]
+    assert [name for name, _ in message["headers"]] == ["Subject"]
+
+
 # ====================================================================== properties
 
 
