@@ -178,12 +178,15 @@ def _safely(compute: Callable[[], Any], default: Any) -> Any:
 
 def _clean(text: str) -> str:
     """Valid Unicode: bytes smuggled in as surrogates are read as UTF-8, the rest become U+FFFD."""
-    if not any("\ud800" <= char <= "\udfff" for char in text):
+    if not _SURROGATE.search(text):
         return text
     try:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeEncodeError:  # surrogates that did not come from bytes
-        return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+        return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 _LINE_BREAKS = re.compile(r"[\r\n]")
@@ -318,8 +321,8 @@ def _attachments(message: Message, bodies: tuple[Message | None, ...]) -> list[d
         if part.is_multipart() and part.get_content_maintype() == "multipart":
             stack.extend(reversed(part.get_payload()))  # type: ignore[arg-type]
             continue
-        if any(part is body for body in bodies):
-            continue
+        if any(part is body for body in bodies) or part.get_content_maintype() == "multipart":
+            continue  # a body, or a multipart whose parts could not be found
         filename = _safely(part.get_filename, None)
         content_type = _safely(part.get_content_type, "application/octet-stream")
         attached = _safely(part.is_attachment, False)  # type: ignore[attr-defined]

@@ -524,6 +524,7 @@ def test_impossible_dates_are_null(date):
 def test_broken_mime_degrades_without_losing_the_text():
     no_boundary = read("Content-Type: multipart/mixed\n\nCode 123456 in a multipart without boundary\n")
     assert "123456" in no_boundary["text"]
+    assert no_boundary["attachments"] == []  # the unsplit multipart is no file
 
     unterminated = read("Content-Type: multipart/alternative; boundary=x\n\n--x\nContent-Type: "
                         "text/plain\n\nCode 654321\n--x\nContent-Type: text/html\n\n<p>cut")
