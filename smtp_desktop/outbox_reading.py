@@ -579,7 +579,7 @@ def _codes(text: str, pattern: re.Pattern[str] | None) -> list[str]:
 
 
 def _url_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every whitespace-delimited word holding `://` or starting `www.`."""
+    """(start, end) of every whitespace-delimited word holding `://` or `www.`."""
     spans = []
     for match in _URL_TAIL.finditer(text):
         start = match.start()
