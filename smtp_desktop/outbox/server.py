@@ -24,14 +24,15 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections import Counter
 from typing import Any
 
 from smtp_desktop.config.consistency import is_loopback
 from smtp_desktop.outbox.errors import OutboxConfigError, RemoteHostError, ServerStartError
-from smtp_desktop.outbox.index import IndexRow, OutboxIndex
+from smtp_desktop.outbox.index import OutboxIndex
 from smtp_desktop.outbox.limits import OutboxLimits
-from smtp_desktop.outbox.store import MessageWriter, Outbox
+from smtp_desktop.outbox.store import MessageWriter, Outbox, StoredMessage, create_blank
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,59 @@ def client_key(peer: Any) -> str:
     return "loopback" if address.is_loopback else str(address)
 
 
+class _Blanks:
+    """Empty tmp/ files made ahead by a background thread, so that DATA need not create one.
+
+    Left-overs of a killed process are swept at the next start (their pid is in the name).
+    """
+
+    SPARE = 4
+
+    def __init__(self, outbox: Outbox) -> None:
+        import queue
+
+        self._outbox = outbox
+        self._ready: queue.Queue[tuple[str, int]] = queue.Queue(self.SPARE)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._fill, name="outbox-blanks", daemon=True)
+        self._thread.start()
+
+    def _fill(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                blank = create_blank(self._outbox)
+            except OSError as exc:  # DATA will try itself and answer 451
+                log.debug("Local outbox could not prepare a file: %s", exc)
+                return
+            while not self._stopping.is_set():
+                with contextlib.suppress(Exception):
+                    self._ready.put(blank, timeout=0.5)
+                    break
+            else:
+                _discard(blank)
+
+    def take(self) -> tuple[str, int] | None:
+        """A prepared file, or None when none is ready."""
+        import queue
+
+        try:
+            return self._ready.get_nowait()
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
+        while (blank := self.take()) is not None:
+            _discard(blank)
+
+
+def _discard(blank: tuple[str, int]) -> None:
+    os.close(blank[1])
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(blank[0])
+
+
 class _Context:
     """What every connection of one server shares (used on the server's event-loop thread)."""
 
@@ -75,10 +129,13 @@ class _Context:
         self.auth_delay = auth_delay
         self.connections = 0
         self.per_client: Counter[str] = Counter()
-        self._pending: list[IndexRow] = []
+        self._pending: list[StoredMessage] = []
         self._flush: asyncio.TimerHandle | None = None
         self._index: OutboxIndex | None = None
         self._count, self._bytes = outbox.count()
+        self._disk_checked = -1e9
+        self._disk_low = False
+        self.blanks: _Blanks | None = None
 
     # ---------------------------------------------------------------- connections
 
@@ -101,7 +158,15 @@ class _Context:
     # ---------------------------------------------------------------- storing
 
     def disk_low(self) -> bool:
-        """True when less room is left than one message of the largest size allowed."""
+        """True when less room is left than one message of the largest size allowed (asked of
+        the file system at most once a second)."""
+        now = time.monotonic()
+        if now - self._disk_checked >= 1.0:
+            self._disk_checked = now
+            self._disk_low = self._check_disk()
+        return self._disk_low
+
+    def _check_disk(self) -> bool:
         folder = self.outbox.folder
         while not folder.exists() and folder != folder.parent:
             folder = folder.parent
@@ -111,11 +176,11 @@ class _Context:
             return False
         return stat.f_bavail * stat.f_frsize < self.limits.max_message_size
 
-    def stored(self, row: IndexRow) -> None:
+    def stored(self, message: StoredMessage) -> None:
         """Account for a message just renamed into new/: index it (batched), prune if over."""
-        self._pending.append(row)
+        self._pending.append(message)
         self._count += 1
-        self._bytes += row.size
+        self._bytes += message.size
         limits = self.limits
         if self._count > limits.max_messages or self._bytes > limits.max_bytes:
             self.flush()
@@ -131,18 +196,21 @@ class _Context:
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None
-        rows, self._pending = self._pending, []
-        if not rows:
+        stored, self._pending = self._pending, []
+        if not stored:
             return
         try:
             if self._index is None:
                 self._index = OutboxIndex(self.outbox.folder)
-            self._index.put(rows)
+            self._index.put(message.row() for message in stored)
         except Exception as exc:  # sqlite3.Error, OSError: the next sync indexes the files
             log.warning("Local outbox could not update its index: %s", exc)
             self.close()
 
     def close(self) -> None:
+        if self.blanks is not None:
+            self.blanks.close()
+            self.blanks = None
         if self._index is not None:
             self._index.close()
             self._index = None
@@ -246,7 +314,8 @@ def _smtp_class() -> type:
             reply: str | None = None
             writer: MessageWriter | None = None
             try:
-                writer = MessageWriter.start(context.outbox, self._envelope_fields())
+                blank = context.blanks.take() if context.blanks is not None else None
+                writer = MessageWriter.start(context.outbox, self._envelope_fields(), blank)
             except OSError as exc:
                 log.error("Local outbox could not store a message in %s: %s",
                           context.outbox.folder, exc)
@@ -256,17 +325,17 @@ def _smtp_class() -> type:
                 reply = await self._receive(writer, reply)
                 if reply is None and writer is not None:
                     try:
-                        row = writer.commit()
+                        stored = writer.commit()
                     except OSError as exc:
                         log.error("Local outbox could not store a message in %s: %s",
                                   context.outbox.folder, exc)
                         reply = REPLY_CANNOT_STORE
                     else:
                         writer = None
-                        context.stored(row)
-                        log.info("Local outbox stored message %s (from %s to %s)", row.id,
-                                 row.envelope_from, ", ".join(envelope.rcpt_tos))
-                        reply = f"250 2.0.0 OK: stored in the local outbox as {row.id}"
+                        context.stored(stored)
+                        log.info("Local outbox stored message %s (from %s to %s)", stored.id,
+                                 stored.envelope.mail_from, ", ".join(envelope.rcpt_tos))
+                        reply = f"250 2.0.0 OK: stored in the local outbox as {stored.id}"
             finally:
                 if writer is not None:
                     writer.abort()
@@ -469,16 +538,22 @@ class OutboxServer:
             if self._controller is not None:
                 raise RuntimeError("The local outbox server is already running.")
             sock = self._bind()
+            context = None
             try:
                 self.outbox.sweep_tmp()
                 context = _Context(self.outbox, self.limits, self._auth_delay)
                 if context._count > self.limits.max_messages or context._bytes > self.limits.max_bytes:
                     self.outbox.prune(self.limits.max_messages, self.limits.max_bytes)
                     context._count, context._bytes = self.outbox.count()
+                with contextlib.suppress(OSError):  # unusable folder: DATA answers 451
+                    self.outbox.ensure_folders()
+                    context.blanks = _Blanks(self.outbox)
                 controller = _make_controller(self, sock, context)
                 controller.start()
             except BaseException:
                 sock.close()
+                if context is not None:
+                    context.close()
                 raise
             self._controller = controller
             self._context = context
