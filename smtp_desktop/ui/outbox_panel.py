@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -62,13 +62,25 @@ def _item(text: str, message_id: str | None = None) -> QStandardItem:
 
 
 class OutboxPanel(QWidget):
-    """`outboxView` lists received messages; the selected one shows in `outboxMessageView`."""
+    """`outboxView` lists received messages; the selected one shows in `outboxMessageView`.
+
+    The list comes from the outbox's index one page at a time (`PAGE_SIZE` newest first,
+    `outboxMoreButton` for the next), and both the pages and the selected message are read by a
+    worker: the GUI thread never waits for the disk, however many messages are stored.
+    """
+
+    PAGE_SIZE = 200
+    refreshed = Signal()  # a page of the list arrived and is shown
+    message_loaded = Signal(str)  # the selected message's text is shown (its id)
 
     def __init__(self, outbox: Callable[[], Outbox], folder: Path,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._outbox = outbox
         self.loaded = False
+        self._generation = 0  # pages of an older refresh are dropped
+        self._cursor: str | None = None  # the oldest id shown: the next page starts after it
+        self._keep_selected: str | None = None
         self._info = QLabel(f"Mail kept by the local outbox (nothing leaves this computer), in "
                             f"{folder}.")
         self._info.setObjectName("outboxInfoLabel")
@@ -83,6 +95,10 @@ class OutboxPanel(QWidget):
         self.message_view.setPlaceholderText("Select a message to read it.")
         self.refresh_button = QPushButton("Re&fresh")
         self.refresh_button.setObjectName("outboxRefreshButton")
+        self.more_button = QPushButton("&More")
+        self.more_button.setObjectName("outboxMoreButton")
+        self.more_button.setToolTip(f"Show the next {self.PAGE_SIZE} older messages")
+        self.more_button.setEnabled(False)
         self.delete_button = QPushButton("&Delete")
         self.delete_button.setObjectName("outboxDeleteButton")
         self.save_button = QPushButton("Save as .&eml…")
@@ -92,7 +108,7 @@ class OutboxPanel(QWidget):
         splitter.addWidget(self.view)
         splitter.addWidget(self.message_view)
         buttons = QHBoxLayout()
-        for button in (self.refresh_button, self.delete_button, self.save_button):
+        for button in (self.refresh_button, self.more_button, self.delete_button, self.save_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -101,35 +117,64 @@ class OutboxPanel(QWidget):
         layout.addLayout(buttons)
 
         self.refresh_button.clicked.connect(self.refresh)
+        self.more_button.clicked.connect(self.load_more)
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
         self.save_button.clicked.connect(self._on_save_button_clicked)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self._update_buttons()
 
     def refresh(self) -> None:
-        """Re-read the outbox, keeping the selected message selected when it still exists."""
-        from smtp_desktop.outbox import OutboxError
+        """Re-read the newest page (in a worker), keeping the selected message selected when it
+        is still among them; `refreshed` is emitted once it is shown."""
+        self._generation += 1
+        self._keep_selected = self.selected_id()
+        self._load_page(None)
 
-        selected = self.selected_id()
-        try:
-            messages = self._outbox().list()
-        except (OSError, OutboxError) as exc:
-            self.message_view.setPlainText(f"The outbox could not be read: {exc}")
-            return
-        self.loaded = True
-        self.model.removeRows(0, self.model.rowCount())
+    def load_more(self) -> None:
+        """Append the next page of older messages (in a worker)."""
+        if self._cursor is not None:
+            self.more_button.setEnabled(False)
+            self._load_page(self._cursor)
+
+    def _load_page(self, before: str | None) -> None:
+        from smtp_desktop.ui.worker import Worker, start_worker
+
+        outbox, generation, size = self._outbox(), self._generation, self.PAGE_SIZE
+        worker = Worker(lambda: (generation, before, outbox.page(limit=size, before=before)))
+        worker.signals.succeeded.connect(self._on_page_worker_succeeded)
+        worker.signals.errored.connect(self._on_page_worker_errored)
+        start_worker(worker)
+
+    def _on_page_worker_succeeded(self, result: tuple[int, str | None, list[Any]]) -> None:
+        generation, before, messages = result
+        if generation != self._generation:
+            return  # a newer refresh is on its way
+        if before is None:
+            self.model.removeRows(0, self.model.rowCount())
         for message in messages:
             date = message.date[:16].replace("T", " ")
             self.model.appendRow([_item(date, message.id), _item(message.sender),
-                                  _item(", ".join(message.recipients)), _item(message.subject)])
-        self.view.resizeColumnsToContents()
-        for row in range(self.model.rowCount()):
-            if self.model.item(row, 0).data(ID_ROLE) == selected:
-                self.view.selectRow(row)
-                break
-        else:
-            self.message_view.clear()
+                                  _item(_short(", ".join(message.recipients))),
+                                  _item(message.subject)])
+        if messages:
+            self._cursor = messages[-1].id
+        self.more_button.setEnabled(len(messages) == self.PAGE_SIZE)
+        if before is None:
+            self.loaded = True
+            self.view.resizeColumnsToContents()
+            selected, self._keep_selected = self._keep_selected, None
+            for row in range(self.model.rowCount()):
+                if self.model.item(row, 0).data(ID_ROLE) == selected:
+                    self.view.selectRow(row)
+                    break
+            else:
+                self.message_view.clear()
         self._update_buttons()
+        self.refreshed.emit()
+
+    def _on_page_worker_errored(self, exc: Exception) -> None:
+        self.message_view.setPlainText(f"The outbox could not be read: {exc}")
+        self.refreshed.emit()
 
     def selected_id(self) -> str | None:
         rows = self.view.selectionModel().selectedRows()
@@ -141,22 +186,27 @@ class OutboxPanel(QWidget):
         self.save_button.setEnabled(chosen)
 
     def _on_selection_changed(self, *_args: Any) -> None:
-        from smtp_desktop.outbox import OutboxError
+        from smtp_desktop.ui.worker import Worker, start_worker
 
         self._update_buttons()
         message_id = self.selected_id()
         if message_id is None:
             self.message_view.clear()
             return
-        try:
-            message = self._outbox().get(message_id)
-        except (OSError, OutboxError) as exc:
-            self.message_view.setPlainText(f"The message could not be read: {exc}")
-            return
-        headers = "\n".join(f"{name}: {value}" for name, value in message.items())
-        body = message.get_body(preferencelist=("plain", "html"))
-        text = body.get_content() if body is not None else ""
-        self.message_view.setPlainText(f"{headers}\n\n{text}")
+        outbox = self._outbox()
+        worker = Worker(lambda: (message_id, _message_text(outbox, message_id)))
+        worker.signals.succeeded.connect(self._on_message_worker_succeeded)
+        worker.signals.errored.connect(self._on_message_worker_errored)
+        start_worker(worker)
+
+    def _on_message_worker_succeeded(self, result: tuple[str, str]) -> None:
+        message_id, text = result
+        if message_id == self.selected_id():
+            self.message_view.setPlainText(text)
+            self.message_loaded.emit(message_id)
+
+    def _on_message_worker_errored(self, exc: Exception) -> None:
+        self.message_view.setPlainText(f"The message could not be read: {exc}")
 
     def _on_delete_button_clicked(self) -> None:
         message_id = self.selected_id()
@@ -174,6 +224,25 @@ class OutboxPanel(QWidget):
             self, "Save message", str(Path.home() / "message.eml"), "Email message (*.eml)")
         if path:
             self._outbox().save_eml(message_id, Path(path))
+
+
+def _short(text: str, limit: int = 1000) -> str:
+    """A cell's text: a 20,000-recipient list would cost the view seconds to measure and draw."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _message_text(outbox: Outbox, message_id: str) -> str:
+    """Headers and readable body of one message (runs in a worker: this file only is parsed)."""
+    from smtp_desktop.outbox import OutboxError
+
+    try:
+        message = outbox.get(message_id)
+    except (OSError, OutboxError) as exc:
+        return f"The message could not be read: {exc}"
+    headers = "\n".join(f"{name}: {value}" for name, value in message.items())
+    body = message.get_body(preferencelist=("plain", "html"))
+    text = body.get_content() if body is not None else ""
+    return f"{headers}\n\n{text}"
 
 
 class HistoryPanel(QWidget):
