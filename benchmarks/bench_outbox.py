@@ -197,7 +197,7 @@ def fill_outbox(folder: Path, count: int) -> None:
             writer = MessageWriter.start(outbox, {"mail_from": "bench@example.test",
                                                   "rcpt_tos": (f"to{n}@example.test",)})
             writer.write(body.replace(b"outbox bench", f"outbox bench {n}".encode()))
-            rows.append(writer.commit())
+            rows.append(writer.commit().row())
             if len(rows) >= 2000:
                 index.put(rows)
                 rows = []

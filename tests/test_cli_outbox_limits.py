@@ -415,3 +415,21 @@ def test_a_client_that_disappears_mid_data_leaves_nothing(serve_process, tmp_pat
         other.sendmail("sender@example.test", ["friend@example.test"], mail("next"))
     folder = outbox_folder(data_dir)
     assert [m.subject for m in Outbox(folder).list()] == ["next"]
+
+
+def test_a_late_index_row_of_a_deleted_message_does_not_bring_it_back(paths):
+    """The server indexes in batches: its row may arrive after the window deleted the file."""
+    from smtp_desktop.outbox.index import OutboxIndex
+    from smtp_desktop.outbox.store import MessageWriter
+
+    outbox = Outbox(outbox_folder(paths.data_dir))
+    kept = outbox.add(mail("kept"), "s@example.test", ["r@example.test"])
+    writer = MessageWriter.start(outbox, {"mail_from": "s@example.test", "rcpt_tos": ("r@x.test",)})
+    writer.write(mail("deleted").replace(b"\r\n", b"\n"))
+    stored = writer.commit()
+    assert len(outbox.list()) == 2
+    outbox.delete(stored.id)
+    assert [m.id for m in outbox.list()] == [kept]
+    with OutboxIndex(outbox.folder) as index:
+        index.put([stored.row()])  # the late batch
+    assert [m.id for m in outbox.list()] == [kept]

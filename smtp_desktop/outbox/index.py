@@ -174,7 +174,11 @@ class OutboxIndex:
     # ---------------------------------------------------------------- writing
 
     def put(self, rows: Iterable[IndexRow]) -> None:
-        """Add or replace rows (the storing process mirrors what it stored)."""
+        """Add or replace rows (the storing process mirrors what it stored).
+
+        The Maildir may have changed since those files were stored (a message deleted before
+        its row arrived), so the next `sync()` compares the files again.
+        """
         rows = list(rows)
         if not rows:
             return
@@ -182,6 +186,7 @@ class OutboxIndex:
         with self._transaction() as db:
             db.executemany(f"INSERT OR REPLACE INTO messages VALUES ({marks})",
                            [row.values() for row in rows])
+            db.execute("DELETE FROM meta WHERE key = 'signature'")
 
     def remove(self, ids: Iterable[str]) -> None:
         ids = [(message_id,) for message_id in ids]

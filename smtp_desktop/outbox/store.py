@@ -525,7 +525,7 @@ def summarize(message_id: str, relative: str, envelope: Envelope, header_block: 
 
     def header(name: str) -> str:
         value = headers.get(name)
-        return "" if value is None else _decoded(str(value))
+        return "" if value is None else decoded_header(str(value))
 
     recipients = list(envelope.rcpt_tos)
     header_to = " ".join(header(name) for name in ("To", "Cc"))
@@ -544,7 +544,7 @@ def summarize(message_id: str, relative: str, envelope: Envelope, header_block: 
         client=envelope.client, user=envelope.user, search=search)
 
 
-def _decoded(value: str) -> str:
+def decoded_header(value: str) -> str:
     """A header's text: unfolded, RFC 2047 encoded words decoded."""
     value = re.sub(r"\r?\n[ \t]", " ", value).strip()
     if "=?" not in value:

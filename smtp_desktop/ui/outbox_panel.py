@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
+HEADER_SHOWN = 2_000  # characters of one header value shown (a To: of 20,000 addresses)
+BODY_SHOWN = 100_000  # characters of the body shown
+CELL_SHOWN = 200  # characters of a list cell
+PAGE_ROWS_MEASURED = 30  # rows measured to size the columns
 
 
 def _table(name: str, headers: list[str]) -> tuple[QTableView, QStandardItemModel]:
@@ -88,6 +92,8 @@ class OutboxPanel(QWidget):
         self._info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view, self.model = _table("outboxView", ["Date", "From", "To", "Subject"])
         self.view.setAccessibleName("Outbox messages")
+        # Column widths from the first rows only: measuring every row costs a stall per page.
+        self.view.horizontalHeader().setResizeContentsPrecision(PAGE_ROWS_MEASURED)
         self.message_view = QPlainTextEdit()
         self.message_view.setObjectName("outboxMessageView")
         self.message_view.setAccessibleName("Selected message")
@@ -153,9 +159,9 @@ class OutboxPanel(QWidget):
             self.model.removeRows(0, self.model.rowCount())
         for message in messages:
             date = message.date[:16].replace("T", " ")
-            self.model.appendRow([_item(date, message.id), _item(message.sender),
+            self.model.appendRow([_item(date, message.id), _item(_short(message.sender)),
                                   _item(_short(", ".join(message.recipients))),
-                                  _item(message.subject)])
+                                  _item(_short(message.subject))])
         if messages:
             self._cursor = messages[-1].id
         self.more_button.setEnabled(len(messages) == self.PAGE_SIZE)
@@ -226,7 +232,7 @@ class OutboxPanel(QWidget):
             self._outbox().save_eml(message_id, Path(path))
 
 
-def _short(text: str, limit: int = 1000) -> str:
+def _short(text: str, limit: int = CELL_SHOWN) -> str:
     """A cell's text: a 20,000-recipient list would cost the view seconds to measure and draw."""
     return text if len(text) <= limit else text[:limit] + "…"
 
@@ -239,10 +245,25 @@ def _message_text(outbox: Outbox, message_id: str) -> str:
         message = outbox.get(message_id)
     except (OSError, OutboxError) as exc:
         return f"The message could not be read: {exc}"
-    headers = "\n".join(f"{name}: {value}" for name, value in message.items())
+    # Raw values, decoded but not parsed: parsing a To: of 20,000 addresses takes seconds.
+    headers = "\n".join(f"{name}: {_cut(_header_text(value), HEADER_SHOWN)}"
+                        for name, value in message.raw_items())
     body = message.get_body(preferencelist=("plain", "html"))
     text = body.get_content() if body is not None else ""
-    return f"{headers}\n\n{text}"
+    return f"{headers}\n\n{_cut(text, BODY_SHOWN)}"
+
+
+def _header_text(value: str) -> str:
+    from smtp_desktop.outbox.store import decoded_header
+
+    return decoded_header(_cut(value, HEADER_SHOWN * 2))
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters: a text view takes seconds to lay out megabytes."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters: Save as .eml for all)"
 
 
 class HistoryPanel(QWidget):
