@@ -433,3 +433,21 @@ def test_a_late_index_row_of_a_deleted_message_does_not_bring_it_back(paths):
     with OutboxIndex(outbox.folder) as index:
         index.put([stored.row()])  # the late batch
     assert [m.id for m in outbox.list()] == [kept]
+
+
+def test_the_embedded_outbox_of_a_test_send_follows_outbox_json(paths, tmp_path, capsys):
+    """Testsigma mode with nothing provisioned: each send runs the embedded outbox, which reads
+    outbox.json like `outbox serve` does (here: keep one message)."""
+    from smtp_desktop.app import main
+
+    save_limits(paths.config_dir, OutboxLimits(max_messages=1))
+    settings = tmp_path / "in.json"
+    settings.write_text(json.dumps({"version": 1, "enabled": True, "service": "testsigma",
+                                    "own": {"host": "", "port": 587, "username": "", "keys": {}}}))
+    dirs = ["--config-dir", str(paths.config_dir), "--data-dir", str(paths.data_dir)]
+    assert main([*dirs, "import", str(settings)]) == 0
+    for recipient in ("first@example.test", "second@example.test"):
+        assert main([*dirs, "send-test", "--to", recipient, "--json"]) == 0
+    capsys.readouterr()
+    listed = Outbox(outbox_folder(paths.data_dir)).list()
+    assert [m.recipients for m in listed] == [("second@example.test",)]

@@ -18,5 +18,5 @@ OBJECT_NAMES: tuple[str, ...] = (
     "pasteKeysButton", "consistencyWarning", "consistencyFixButton", "securitySummaryLabel",
     # outbox and history
     "sideTabs", "outboxView", "outboxMessageView", "outboxRefreshButton", "outboxDeleteButton",
-    "outboxSaveButton", "historyView",
+    "outboxSaveButton", "outboxMoreButton", "historyView",
 )
