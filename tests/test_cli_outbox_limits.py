@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import queue
 import re
 import smtplib
@@ -451,3 +452,33 @@ def test_the_embedded_outbox_of_a_test_send_follows_outbox_json(paths, tmp_path,
     capsys.readouterr()
     listed = Outbox(outbox_folder(paths.data_dir)).list()
     assert [m.recipients for m in listed] == [("second@example.test",)]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
+def test_a_read_only_outbox_is_still_listed(cli, paths):
+    outbox = Outbox(outbox_folder(paths.data_dir))
+    outbox.add(mail("kept"), "s@example.test", ["r@example.test"])
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{outbox.folder / INDEX_FILE}{suffix}").unlink(missing_ok=True)
+    outbox.folder.chmod(0o500)
+    try:
+        code, out, _ = cli("outbox", "list", "--json")
+    finally:
+        outbox.folder.chmod(0o700)
+    assert (code, [m["subject"] for m in json.loads(out)]) == (0, ["kept"])
+
+
+def test_an_index_that_cannot_be_opened_is_replaced_by_one_in_memory(paths, monkeypatch):
+    import sqlite3
+
+    outbox = Outbox(outbox_folder(paths.data_dir))
+    outbox.add(mail("kept"), "s@example.test", ["r@example.test"])
+    real_connect = sqlite3.connect
+
+    def no_file(path, *args, **kwargs):
+        if path != ":memory:":
+            raise sqlite3.OperationalError("unable to open database file")
+        return real_connect(path, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", no_file)
+    assert [m.subject for m in outbox.list()] == ["kept"]

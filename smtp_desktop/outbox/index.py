@@ -112,9 +112,10 @@ def maildir_entries(folder: Path) -> dict[str, str]:
 class OutboxIndex:
     """The SQLite index of one Maildir folder. Not thread-safe: one object per thread."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, in_memory: bool = False) -> None:
         self.folder = Path(folder)
         self.path = self.folder / INDEX_FILE
+        self.in_memory = in_memory  # built afresh from the Maildir: for a folder we cannot write
         self._db: sqlite3.Connection | None = None
 
     def close(self) -> None:
@@ -144,6 +145,10 @@ class OutboxIndex:
         return self._db
 
     def _open(self) -> sqlite3.Connection:
+        if self.in_memory:
+            db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            db.executescript(_SCHEMA)
+            return db
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # private before SQLite opens it
         os.close(fd)
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)

@@ -259,8 +259,7 @@ class Outbox:
             if before is not None and _key_position(before) is None:
                 raise UnknownMessageError(before)
             return []
-        with OutboxIndex(self.folder) as index:
-            index.sync()
+        with self._index() as index:
             position = None
             if before is not None:
                 position = index.position(before) or _key_position(before)
@@ -273,9 +272,23 @@ class Outbox:
         """How many messages are stored, and their bytes (from the index)."""
         if not self.exists():
             return 0, 0
-        with OutboxIndex(self.folder) as index:
-            index.sync()
+        with self._index() as index:
             return index.totals()
+
+    def _index(self) -> OutboxIndex:
+        """The index, in line with the Maildir; built in memory if the file cannot be used
+        (a read-only folder, a full disk): slower, but nothing is lost."""
+        import sqlite3
+
+        index = OutboxIndex(self.folder)
+        try:
+            index.sync()
+        except (sqlite3.Error, OSError) as exc:
+            index.close()
+            log.warning("Outbox index %s unusable (%s); reading the folder instead", index.path, exc)
+            index = OutboxIndex(self.folder, in_memory=True)
+            index.sync()
+        return index
 
     def get(self, message_id: str) -> EmailMessage:
         """The message, parsed with `email.policy.default` (this file only)."""
@@ -359,8 +372,7 @@ class Outbox:
         if not self.exists():
             return []
         removed: list[str] = []
-        with FileLock(str(self.folder / LOCK_FILE)), OutboxIndex(self.folder) as index:
-            index.sync()
+        with FileLock(str(self.folder / LOCK_FILE)), self._index() as index:
             count, size = index.totals()
             for message_id, path, message_size in list(index.oldest()):
                 if count <= max_messages and size <= max_bytes:
