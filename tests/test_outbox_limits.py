@@ -333,3 +333,21 @@ def threading_wait_until(condition, timeout: float = WAIT) -> None:
             return
         done.wait(0.01)
     raise AssertionError("condition not met")
+
+
+def test_an_empty_message_is_stored_with_its_envelope(serve, outbox):
+    server = serve()
+    sock, _ = greeting(server)
+    for command in (b"HELO me", b"MAIL FROM:<a@example.test>", b"RCPT TO:<b@example.test>",
+                    b"DATA"):
+        sock.sendall(command + b"\r\n")
+        read_reply(sock)
+    sock.sendall(b".\r\n")
+    assert read_reply(sock).startswith(b"250")
+    sock.sendall(b"QUIT\r\n")
+    read_reply(sock)
+    sock.close()
+    [stored] = outbox.list()
+    assert outbox.raw(stored.id) == b""
+    assert (stored.envelope_from, stored.recipients, stored.size) == ("a@example.test",
+                                                                      ("b@example.test",), 0)

@@ -141,11 +141,7 @@ class MessageWriter:
         self._head_done = False
         self.size = 0
         self._closed = False
-        try:
-            self._file.write(envelope.line())
-        except BaseException:
-            self.abort()
-            raise
+        self._pending = envelope.line()  # written with the first content: one system call
 
     @classmethod
     def start(cls, outbox: Outbox, envelope_args: dict[str, Any],
@@ -168,11 +164,24 @@ class MessageWriter:
             elif len(self._head) > HEADER_LIMIT:
                 del self._head[HEADER_LIMIT:]
                 self._head_done = True
-        self._file.write(data)
         self.size += len(data)
+        if self._pending:
+            data, self._pending = self._pending + data, b""
+        self._write_all(data)
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:  # an unbuffered file may take less than all (a signal, a nearly full disk)
+            written = self._file.write(view)
+            if not written:
+                raise OSError(f"Could not write {self._tmp}")
+            view = view[written:]
 
     def commit(self) -> StoredMessage:
         """Make the message visible in new/; returns what the index needs to know of it."""
+        if self._pending:  # an empty message: only the envelope line
+            self._write_all(self._pending)
+            self._pending = b""
         self._file.close()
         self._closed = True
         try:
@@ -529,15 +538,13 @@ def read_index_row(folder: Path, message_id: str, relative: str) -> IndexRow | N
 def summarize(message_id: str, relative: str, envelope: Envelope, header_block: bytes,
               size: int) -> IndexRow:
     """An index row from the envelope and the header block (never the body)."""
-    from email import policy
-    from email.parser import BytesHeaderParser
     from email.utils import getaddresses
 
-    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(header_block)
+    headers = _header_fields(header_block)
 
     def header(name: str) -> str:
-        value = headers.get(name)
-        return "" if value is None else decoded_header(str(value))
+        value = headers.get(name.lower())
+        return "" if value is None else decoded_header(value)
 
     recipients = list(envelope.rcpt_tos)
     header_to = " ".join(header(name) for name in ("To", "Cc"))
@@ -554,6 +561,27 @@ def summarize(message_id: str, relative: str, envelope: Envelope, header_block: 
         date=_iso_date(header("Date"), envelope.received), sender=sender,
         recipients=tuple(recipients), envelope_from=envelope_from, subject=subject, size=size,
         client=envelope.client, user=envelope.user, search=search)
+
+
+_LISTED = frozenset({"from", "to", "cc", "bcc", "subject", "date"})
+
+
+def _header_fields(block: bytes) -> dict[str, str]:
+    """The first From, To, Cc, Bcc, Subject and Date of a header block, unfolded (lower-case
+    names). A plain scan: the email package's parser costs several times more per message."""
+    fields: dict[str, str] = {}
+    current: str | None = None
+    for line in block.decode("utf-8", "replace").split("\n"):
+        if line[:1] in (" ", "\t"):
+            if current is not None:
+                fields[current] += " " + line.strip()
+            continue
+        name, colon, value = line.partition(":")
+        key = name.rstrip().lower()
+        current = key if colon and key in _LISTED and key not in fields else None
+        if current is not None:
+            fields[current] = value.strip()
+    return fields
 
 
 def decoded_header(value: str) -> str:
