@@ -277,9 +277,15 @@ def _smtp_class() -> type:
             finally:
                 self._in_auth = False
 
-        async def push(self, status: Any) -> None:
+        def push(self, status: Any) -> Any:
+            # A plain method returning the coroutine: no extra frame on every reply.
+            if self._in_auth:
+                return self._push_in_auth(status)
+            return SMTP.push(self, status)
+
+        async def _push_in_auth(self, status: Any) -> None:
             text = status.decode("ascii", "replace") if isinstance(status, bytes) else status
-            if self._in_auth and text.startswith("535"):
+            if text.startswith("535"):
                 # Each failure answers one step later than the last; the third closes.
                 self._auth_failures += 1
                 delay = (self._auth_failures - 1) * self._context.auth_delay

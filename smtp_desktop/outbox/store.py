@@ -134,9 +134,8 @@ class MessageWriter:
         self._outbox = outbox
         self.name = name
         self.envelope = envelope
-        # Plain strings and an unbuffered file: this runs for every message (see bench_outbox.py).
-        self._tmp, fd = blank if blank is not None else create_blank(outbox)
-        self._file = os.fdopen(fd, "wb", buffering=0)
+        # Plain strings and a bare descriptor: this runs for every message (see bench_outbox.py).
+        self._tmp, self._fd = blank if blank is not None else create_blank(outbox)
         self._head = bytearray()
         self._head_done = False
         self.size = 0
@@ -172,7 +171,7 @@ class MessageWriter:
     def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
         while view:  # an unbuffered file may take less than all (a signal, a nearly full disk)
-            written = self._file.write(view)
+            written = os.write(self._fd, view)
             if not written:
                 raise OSError(f"Could not write {self._tmp}")
             view = view[written:]
@@ -182,8 +181,8 @@ class MessageWriter:
         if self._pending:  # an empty message: only the envelope line
             self._write_all(self._pending)
             self._pending = b""
-        self._file.close()
         self._closed = True
+        os.close(self._fd)
         try:
             os.rename(self._tmp, os.path.join(self._outbox.folder, "new", self.name))
         except BaseException:
@@ -196,7 +195,7 @@ class MessageWriter:
         if not self._closed:
             self._closed = True
             with contextlib.suppress(OSError):
-                self._file.close()
+                os.close(self._fd)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._tmp)
 
