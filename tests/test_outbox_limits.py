@@ -42,6 +42,8 @@ def serve(outbox):
         server = OutboxServer(outbox, limits=OutboxLimits(**limits))
         server.start()
         started.append(server)
+        # aiosmtpd's start-up probe connection must be gone before connections are counted.
+        threading_wait_until(lambda: server_module_connections(server) == 0)
         return server
 
     yield start
