@@ -353,3 +353,11 @@ def test_an_empty_message_is_stored_with_its_envelope(serve, outbox):
     assert outbox.raw(stored.id) == b""
     assert (stored.envelope_from, stored.recipients, stored.size) == ("a@example.test",
                                                                       ("b@example.test",), 0)
+
+
+def test_the_outbox_folder_removed_while_serving_is_made_again(serve, outbox):
+    server = serve()
+    next_client_is_served(server, outbox, "before")
+    shutil.rmtree(outbox.folder)
+    next_client_is_served(server, outbox, "after")
+    assert [m.subject for m in outbox.list()] == ["after"]

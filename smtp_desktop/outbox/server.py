@@ -102,10 +102,14 @@ class _Blanks:
         """A prepared file, or None when none is ready."""
         import queue
 
-        try:
-            return self._ready.get_nowait()
-        except queue.Empty:
-            return None
+        while True:
+            try:
+                blank = self._ready.get_nowait()
+            except queue.Empty:
+                return None
+            if os.path.exists(blank[0]):
+                return blank
+            _discard(blank)  # the folder was removed meanwhile
 
     def close(self) -> None:
         self._stopping.set()
@@ -115,7 +119,8 @@ class _Blanks:
 
 
 def _discard(blank: tuple[str, int]) -> None:
-    os.close(blank[1])
+    with contextlib.suppress(OSError):
+        os.close(blank[1])
     with contextlib.suppress(FileNotFoundError):
         os.unlink(blank[0])
 
@@ -185,9 +190,13 @@ class _Context:
         if self._count > limits.max_messages or self._bytes > limits.max_bytes:
             self.flush()
             # Prune a little below the limits, so that a full outbox does not prune every time.
-            self.outbox.prune(limits.max_messages - limits.max_messages // 100,
-                              limits.max_bytes - limits.max_bytes // 100)
-            self._count, self._bytes = self.outbox.count()
+            try:
+                self.outbox.prune(limits.max_messages - limits.max_messages // 100,
+                                  limits.max_bytes - limits.max_bytes // 100)
+                self._count, self._bytes = self.outbox.count()
+            except Exception as exc:  # the message is stored: tell the log, try again next time
+                log.error("Local outbox could not delete old messages in %s: %s",
+                          self.outbox.folder, exc)
         elif self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(INDEX_FLUSH_DELAY, self.flush)
 

@@ -209,8 +209,12 @@ def create_blank(outbox: Outbox) -> tuple[str, int]:
     outbox.ensure_folders()
     name, _ = new_message_name(time.time())
     path = os.path.join(outbox.folder, "tmp", name)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
-    return path, fd
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return path, os.open(path, flags, 0o600)
+    except FileNotFoundError:  # the folder was removed while in use: make it again
+        outbox.ensure_folders(again=True)
+        return path, os.open(path, flags, 0o600)
 
 
 @dataclass(frozen=True)
@@ -420,8 +424,9 @@ class Outbox:
                      self.folder / "tmp")
         return removed
 
-    def ensure_folders(self) -> None:
-        if self._folders_made:
+    def ensure_folders(self, again: bool = False) -> None:
+        """Make the Maildir (private to the user) unless this object made it already."""
+        if self._folders_made and not again:
             return
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         for name in ("tmp", "new", "cur"):
