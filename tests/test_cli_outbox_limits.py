@@ -237,6 +237,10 @@ def test_search_ignores_case_over_from_to_envelope_and_subject(cli, paths):
                            ("E@EXAMPLE.TEST", ["third"]), ("nothing", [])]:
         code, out, _ = cli("outbox", "list", "--json", "--search", text)
         assert (code, [m["subject"] for m in json.loads(out)]) == (0, expected), text
+    code, out, _ = cli("outbox", "list", "--search", "nothing")
+    assert (code, out.strip()) == (0, f"No messages match ({outbox.folder}).")
+    code, out, _ = cli("outbox", "list", "--search", "REPORT")
+    assert out.splitlines()[0] == f"1 message in {outbox.folder}, newest first:"
 
 
 def test_an_unknown_cursor_exits_2_with_one_json_value(cli, paths):

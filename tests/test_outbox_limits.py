@@ -361,3 +361,39 @@ def test_the_outbox_folder_removed_while_serving_is_made_again(serve, outbox):
     shutil.rmtree(outbox.folder)
     next_client_is_served(server, outbox, "after")
     assert [m.subject for m in outbox.list()] == ["after"]
+
+
+def test_streaming_keeps_every_byte_whatever_the_chunk_boundaries(tmp_path):
+    """Dots, empty lines and stray CRs around the 64 KiB chunks DATA is read in, sent in random
+    pieces: what is stored is what was sent (dot-unstuffed, CRLF stored as LF)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    outbox = Outbox(tmp_path / "outbox")
+    line = st.text(alphabet=".a\r ", max_size=6)
+
+    with OutboxServer(outbox) as server, client(server) as smtp:
+        smtp.ehlo()
+
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(filler=st.integers(0, 70_000), lines=st.lists(line, max_size=12),
+               cuts=st.lists(st.integers(1, 80_000), max_size=4))
+        def check(filler: int, lines: list[str], cuts: list[int]) -> None:
+            body_lines = ["x" * (filler % 900)] * (filler // 900) + lines
+            body = "".join(f"{text}\r\n" for text in body_lines).encode()
+            stuffed = b"".join((b"." + text if text.startswith(b".") else text) + b"\r\n"
+                               for text in body.split(b"\r\n")[:-1])
+            data = stuffed + b".\r\n"
+            smtp.mail("a@example.test")
+            smtp.rcpt("b@example.test")
+            assert smtp.docmd("DATA")[0] == 354
+            start = 0
+            for cut in [*sorted({c % (len(data) + 1) for c in cuts}), len(data)]:
+                smtp.sock.sendall(data[start:cut])
+                start = cut
+            code, reply = smtp.getreply()
+            assert code == 250, reply
+            stored_id = reply.decode().rsplit(" ", 1)[-1]
+            assert outbox.raw(stored_id) == body.replace(b"\r\n", b"\n")
+
+        check()
