@@ -388,3 +388,15 @@ def test_a_file_dropped_in_by_hand_is_listed_by_its_file_time(outbox):
     listed = outbox.list()
     assert [m.id for m in listed] == [ours, "hand-delivered"]
     assert listed[1].date == "2020-01-02T03:04:05+00:00"
+
+
+def test_files_of_older_versions_are_read_with_their_envelope_headers(outbox):
+    outbox.add(make_message("current").as_bytes())  # makes the folders
+    old = (f"{ENVELOPE_FROM_HEADER}: bounce@example.test\n{ENVELOPE_TO_HEADER}: a@example.test,\n"
+           f" b@example.test\n").encode() + make_message("old").as_bytes().replace(b"\r\n", b"\n")
+    (outbox.folder / "new" / "1700000000.M000001P1Q1.oldhost").write_bytes(old)
+    old_message = next(m for m in outbox.list() if m.subject == "old")
+    assert old_message.recipients == ("a@example.test", "b@example.test")
+    assert old_message.envelope_from == "bounce@example.test"
+    assert outbox.raw(old_message.id) == make_message("old").as_bytes().replace(b"\r\n", b"\n")
+    assert outbox.envelope(old_message.id).rcpt_tos == ("a@example.test", "b@example.test")
