@@ -103,6 +103,7 @@ def test_outbox_json_is_read_flags_win_and_the_limits_are_printed(paths, capsys)
     ({"version": 1, "max_conections": 5}, "unknown field 'max_conections'"),
     ({"max_recipients": 5}, "version must be the number 1"),
     ({"version": 2}, "written by a newer smtp-desktop"),
+    ({"version": 1, "max_bytes": 1048576}, "must not exceed max_bytes"),
     ([], "must hold a JSON object"),
 ])
 def test_an_invalid_outbox_json_exits_2_with_a_clear_message(cli, paths, document, expected):

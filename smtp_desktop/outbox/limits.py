@@ -139,9 +139,20 @@ def limits_from_document(doc: Any, source: str = CONFIG_FILE) -> OutboxLimits:
             values[name] = limit.check(value, name)
         except OutboxConfigError as exc:
             problems.append(str(exc))
+    if not problems:
+        limits = OutboxLimits(**values)  # type: ignore[arg-type]
+        problems.extend(consistency_problems(limits))
     if problems:
         raise OutboxConfigError(f"{source} is invalid:\n" + "\n".join(f"  - {p}" for p in problems))
-    return OutboxLimits(**values)  # type: ignore[arg-type]
+    return limits
+
+
+def consistency_problems(limits: OutboxLimits) -> list[str]:
+    """What makes a set of limits unusable together (each limit being valid on its own)."""
+    if limits.max_message_size > limits.max_bytes:
+        return [f"max_message_size ({limits.max_message_size} bytes) must not exceed max_bytes "
+                f"({limits.max_bytes} bytes): one message could never be kept."]
+    return []
 
 
 def limits_to_document(limits: OutboxLimits) -> dict[str, Any]:

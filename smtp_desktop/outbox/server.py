@@ -31,7 +31,7 @@ from typing import Any
 from smtp_desktop.config.consistency import is_loopback
 from smtp_desktop.outbox.errors import OutboxConfigError, RemoteHostError, ServerStartError
 from smtp_desktop.outbox.index import OutboxIndex
-from smtp_desktop.outbox.limits import OutboxLimits
+from smtp_desktop.outbox.limits import OutboxLimits, consistency_problems
 from smtp_desktop.outbox.store import MessageWriter, Outbox, StoredMessage, create_blank
 
 log = logging.getLogger(__name__)
@@ -512,10 +512,9 @@ class OutboxServer:
         if auth is not None and not (auth[0] and auth[1]):
             raise ValueError("The outbox login needs both a user name and a password.")
         limits = limits or OutboxLimits()
-        if limits.max_message_size > limits.max_bytes:
-            raise OutboxConfigError(
-                f"max_message_size ({limits.max_message_size} bytes) must not exceed max_bytes "
-                f"({limits.max_bytes} bytes): one message could never be kept.")
+        problems = consistency_problems(limits)
+        if problems:
+            raise OutboxConfigError(problems[0])
         self.outbox = outbox
         self.limits = limits
         self._host = host
