@@ -232,6 +232,11 @@ def _smtp_class() -> type:
     class OutboxSMTP(SMTP):
         line_length_limit = CHUNK  # the stream buffer's limit; command lines are still 512
 
+        def __dir__(self) -> list[str]:
+            # aiosmtpd finds its smtp_* and auth_* methods with dir() and inspect.getmembers()
+            # on every new connection, about 50 us of each message; the names never change.
+            return _COMMAND_NAMES
+
         def __init__(self, handler: Any, *, context: _Context, **kwargs: Any) -> None:
             super().__init__(handler, **kwargs)
             self._context = context
@@ -435,6 +440,8 @@ def _smtp_class() -> type:
                 if last:
                     return reply
 
+    _COMMAND_NAMES = sorted(name for name in dir(OutboxSMTP)
+                            if name.startswith(("smtp_", "auth_")))
     return OutboxSMTP
 
 
@@ -445,6 +452,10 @@ class _Handler:
     def __init__(self, context: _Context, require_login: bool) -> None:
         self.context = context
         self.require_login = require_login
+
+    def __dir__(self) -> list[str]:
+        # What aiosmtpd looks for on every connection (see OutboxSMTP.__dir__).
+        return [name for name in type(self).__dict__ if name.startswith("handle_")]
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         # Checked here rather than with aiosmtpd's auth_required, which warns on every
