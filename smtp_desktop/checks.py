@@ -104,9 +104,14 @@ def _transport(request: CheckRequest, target: _Target, cancel: CancelToken | Non
 @contextlib.contextmanager
 def _local_outbox(config: ConfigService) -> Iterator[SmtpSettings]:
     """The embedded outbox for one check: an SMTP server on loopback storing into the Maildir."""
-    from smtp_desktop.outbox import Outbox, OutboxServer
+    from smtp_desktop.outbox import Outbox, OutboxConfigError, OutboxServer, load_limits
 
-    server = OutboxServer(Outbox(config.paths.outbox_folder))
+    try:
+        limits = load_limits(config.paths.config_dir)
+    except OutboxConfigError as exc:  # the test send still works, with the default limits
+        log.warning("Ignoring outbox.json, using the default limits: %s", exc)
+        limits = None
+    server = OutboxServer(Outbox(config.paths.outbox_folder), limits=limits)
     server.start()
     try:
         yield SmtpSettings(enabled=True, service=Service.OWN, host=server.host, port=server.port,

@@ -1,12 +1,14 @@
 """Subcommands for the local outbox and the test history.
 
-    outbox serve [--port N] [--host H] [--auth USER:PASSWORD] [--allow-remote]
-    outbox list [--json]
+    outbox serve [--port N] [--host H] [--auth USER:PASSWORD | --auth-file PATH] [--allow-remote]
+                 [--max-message-size N] [--max-line-length N] [--max-recipients N] ...
+    outbox list [--json] [--limit N] [--before ID] [--offset N] [--search TEXT]
     outbox clear [--json]
     history [--json]
 
 `serve` runs in the foreground until Ctrl-C (exit 130) or SIGTERM (exit 0, a normal stop) and
-first prints one line: "Local outbox listening on HOST:PORT, storing mail in FOLDER". With --json,
+first prints one line: "Local outbox listening on HOST:PORT, storing mail in FOLDER" (then, on
+stderr, the limits in force: outbox.json in the config folder, flags winning). With --json,
 stdout holds exactly one JSON value: a list for `outbox list` and `history`, an object for
 `outbox clear` and for any error. Exit codes follow `ExitCode`.
 """
@@ -26,10 +28,14 @@ from smtp_desktop.history import HistoryLog, HistoryRecord
 from smtp_desktop.outbox import (
     DEFAULT_PORT,
     Outbox,
+    OutboxConfigError,
     OutboxServer,
     RemoteHostError,
     ServerStartError,
+    UnknownMessageError,
 )
+from smtp_desktop.outbox.auth import AUTH_ENV, parse_login, read_auth_file
+from smtp_desktop.outbox.limits import LIMITS, describe, load_limits, with_overrides
 from smtp_desktop.text import escape
 
 if TYPE_CHECKING:
@@ -50,15 +56,34 @@ def add_subcommands(sub: Any) -> None:
                        help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1, this computer only)")
-    serve.add_argument("--auth", type=_login, metavar="USER:PASSWORD",
+    login = serve.add_mutually_exclusive_group()
+    login.add_argument("--auth", type=_login, metavar="USER:PASSWORD",
                        help="require this login (AUTH PLAIN/LOGIN without TLS, for demos; "
-                            "other local users can see command lines)")
+                            "other local users can see command lines: prefer --auth-file)")
+    login.add_argument("--auth-file", metavar="PATH",
+                       help="require the login in PATH (one USER:PASSWORD line; the file must be "
+                            f"yours with mode 0600 or 0400). Without either flag, {AUTH_ENV} is used "
+                            "when set")
     serve.add_argument("--allow-remote", action="store_true",
                        help="allow a --host other computers can reach (mail arrives unencrypted)")
+    for limit in LIMITS:
+        serve.add_argument(limit.flag, dest=limit.name, type=_limit_type(limit), default=None,
+                           metavar="N", help=f"default {limit.default:g}{_UNITS[limit.kind]}, or "
+                                             f"as in outbox.json; past it: {limit.past_it}")
 
     listing = actions.add_parser("list", help="list the stored messages, newest first")
     listing.add_argument("--json", action="store_true",
-                         help='print one JSON list of {"id", "date", "from", "to", "subject"}')
+                         help='print one JSON list of {"id", "date", "from", "to", "subject", '
+                              '"size", "received", "envelope_from"}')
+    listing.add_argument("--limit", type=_count(0), metavar="N", help="at most N messages")
+    listing.add_argument("--before", metavar="ID",
+                         help="only messages older than message ID (a cursor: the next page "
+                              "starts after the last id shown, however much mail arrives)")
+    listing.add_argument("--offset", type=_count(0), default=0, metavar="N",
+                         help="skip the first N messages")
+    listing.add_argument("--search", metavar="TEXT",
+                         help="only messages whose From, To/Cc, envelope addresses or Subject "
+                              "contain TEXT (ignoring case)")
 
     clear = actions.add_parser("clear", help="delete every stored message")
     clear.add_argument("--json", action="store_true", help="print one JSON object")
@@ -75,6 +100,32 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is out of range; use 0 (any free port) to 65535")
     return port
+
+
+_UNITS = {"size": " bytes (K, M, G allowed)", "count": "", "seconds": " s"}
+
+
+def _limit_type(limit: Any) -> Callable[[str], int | float]:
+    def parse(text: str) -> int | float:
+        try:
+            return limit.parse(text)  # type: ignore[no-any-return]
+        except OutboxConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more; got {value}")
+        return value
+
+    return parse
 
 
 def _login(text: str) -> tuple[str, str]:
@@ -99,7 +150,7 @@ def run(args: argparse.Namespace, paths: AppPaths, *, stop: threading.Event | No
         if args.command == "outbox" and args.outbox_command == "serve":
             return _serve(args, paths, stop, on_ready)
         if args.command == "outbox" and args.outbox_command == "list":
-            return _list(as_json, paths)
+            return _list(args, paths)
         if args.command == "outbox" and args.outbox_command == "clear":
             return _clear(as_json, paths)
     except OSError as exc:  # an unreadable data folder, a full disk
@@ -111,9 +162,12 @@ def _serve(args: argparse.Namespace, paths: AppPaths, stop: threading.Event | No
            on_ready: Callable[[OutboxServer], None] | None) -> int:
     folder = paths.outbox_folder
     try:
-        server = OutboxServer(Outbox(folder), host=args.host, port=args.port, auth=args.auth,
-                              allow_remote=args.allow_remote)
-    except (RemoteHostError, ValueError) as exc:
+        auth = _serve_login(args)
+        limits = with_overrides(load_limits(paths.config_dir),
+                                {limit.name: getattr(args, limit.name, None) for limit in LIMITS})
+        server = OutboxServer(Outbox(folder), host=args.host, port=args.port, auth=auth,
+                              allow_remote=args.allow_remote, limits=limits)
+    except (RemoteHostError, OutboxConfigError, ValueError) as exc:
         return report(False, ExitCode.INVALID, str(exc))
     stop = stop or threading.Event()
     signals: list[int] = []
@@ -127,9 +181,12 @@ def _serve(args: argparse.Namespace, paths: AppPaths, stop: threading.Event | No
             host = f"[{server.host}]" if ":" in server.host else server.host
             print(f"Local outbox listening on {host}:{server.port}, storing mail in {folder}",
                   flush=True)
-            if args.auth:
-                print(f"Login required: user {args.auth[0]!r} with the password given.",
+            if auth:
+                print(f"Login required: user {auth[0]!r} with the password given.",
                       file=sys.stderr)
+            print("Limits (flags, else outbox.json, else the defaults):", file=sys.stderr)
+            for line in describe(limits):
+                print(f"  {line}", file=sys.stderr)
             print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
             if on_ready is not None:
                 on_ready(server)
@@ -168,14 +225,35 @@ def _handle_stop_signals(stop: threading.Event, received: list[int]) -> Callable
     return restore
 
 
-def _list(as_json: bool, paths: AppPaths) -> int:
+def _serve_login(args: argparse.Namespace) -> tuple[str, str] | None:
+    """--auth (with a warning), --auth-file, else the environment variable, else no login."""
+    import os
+
+    if args.auth:
+        print("Warning: --auth puts the password on the command line, where other local users "
+              "can read it; prefer --auth-file or " + AUTH_ENV + ".", file=sys.stderr)
+        return args.auth  # type: ignore[no-any-return]
+    if args.auth_file:
+        return read_auth_file(args.auth_file)
+    from_env = os.environ.get(AUTH_ENV)
+    return parse_login(from_env, AUTH_ENV) if from_env else None
+
+
+def _list(args: argparse.Namespace, paths: AppPaths) -> int:
+    as_json = args.json
     outbox = Outbox(paths.outbox_folder)
-    messages = outbox.list()
+    try:
+        messages = outbox.page(limit=args.limit, before=args.before, offset=args.offset,
+                               search=args.search)
+    except UnknownMessageError as exc:
+        return report(as_json, ExitCode.INVALID, f"--before: {exc}")
     if as_json:
         print_json([m.to_json() for m in messages])
         return int(ExitCode.OK)
     if not messages:
-        print(f"The local outbox is empty ({outbox.folder}).")
+        filtered = args.search or args.before or args.offset or args.limit == 0
+        print(f"No messages match ({outbox.folder})." if filtered
+              else f"The local outbox is empty ({outbox.folder}).")
         return int(ExitCode.OK)
     count = f"{len(messages)} message" + ("" if len(messages) == 1 else "s")
     lines = [f"{count} in {outbox.folder}, newest first:"]

@@ -18,6 +18,7 @@ from support.smtp_servers import PASSWORD, password_forms
 from smtp_desktop.config.model import Service, SmtpSettings
 from smtp_desktop.outbox import (
     ENVELOPE_FROM_HEADER,
+    ENVELOPE_HEADER,
     ENVELOPE_TO_HEADER,
     Outbox,
     OutboxMessage,
@@ -90,7 +91,12 @@ def test_accepts_unauthenticated_mail_and_lists_it(server, outbox):
         "id": stored.id, "date": "2024-05-01T10:00:00+02:00",
         "from": "Sender Name <sender@example.test>",
         "to": ["friend@example.test", "hidden@example.test"], "subject": "Grüße aus dem Outbox",
+        "size": len(outbox.raw(stored.id)), "received": stored.received,
+        "envelope_from": "envelope@example.test",
     }]
+    received = dt.datetime.fromisoformat(stored.received)
+    assert received.utcoffset() == dt.timedelta(0)
+    assert abs(received - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=5)
 
 
 def test_message_lands_in_the_maildir_with_its_envelope(server, outbox):
@@ -102,9 +108,12 @@ def test_message_lands_in_the_maildir_with_its_envelope(server, outbox):
     [key] = box.keys()
     assert len(list((outbox.folder / "new").iterdir())) == 1
     stored = outbox.get(key)
-    assert stored[ENVELOPE_FROM_HEADER] == "bounce@example.test"
-    assert [a for _, a in email.utils.getaddresses([stored[ENVELOPE_TO_HEADER]])] == [
-        "a@example.test", "b@example.test"]
+    envelope = outbox.envelope(key)
+    assert (envelope.mail_from, envelope.rcpt_tos) == (
+        "bounce@example.test", ("a@example.test", "b@example.test"))
+    assert envelope.client.startswith("127.0.0.1:") and envelope.user is None
+    # The message is kept as received: none of our envelope lines in it.
+    assert stored[ENVELOPE_HEADER] is None and stored[ENVELOPE_FROM_HEADER] is None
     assert stored.get_content() == "The body.\n"
     assert b"\r\n" not in outbox.raw(key)  # stored with the Maildir's "\n" line endings
 
@@ -113,7 +122,8 @@ def test_null_sender_is_kept_as_angle_brackets(server, outbox):
     with smtp_to(server) as client:
         client.sendmail("", ["postmaster@example.test"], make_message().as_bytes())
     [stored] = outbox.list()
-    assert outbox.get(stored.id)[ENVELOPE_FROM_HEADER] == "<>"
+    assert outbox.envelope(stored.id).mail_from == "<>"
+    assert stored.envelope_from == "<>"
 
 
 def test_without_auth_no_login_is_offered(server):
@@ -290,7 +300,9 @@ def test_envelope_headers_cannot_be_forged_or_broken(outbox):
     assert stored.recipients == ("real@example.test",)
     message = outbox.get(key)
     assert message["X-Injected"] is None
-    assert message[ENVELOPE_FROM_HEADER] == "a@example.test X-Injected: yes"
+    assert outbox.envelope(key).mail_from == "a@example.test X-Injected: yes"
+    # The sender's own header of that name is content, kept as received, and not believed.
+    assert message[ENVELOPE_TO_HEADER] == "forged@example.test"
 
 
 def test_get_raw_delete(outbox):
@@ -301,8 +313,8 @@ def test_get_raw_delete(outbox):
     assert isinstance(message, EmailMessage)
     assert message["Subject"] == "drop"
     assert message.policy == email.policy.default
-    assert outbox.raw(drop).startswith(f"{ENVELOPE_FROM_HEADER}: a@example.test\n".encode())
-    assert b"Subject: drop\n" in outbox.raw(drop)
+    assert outbox.raw(drop) == make_message("drop").as_bytes().replace(b"\r\n", b"\n")
+    assert (outbox.folder / "new" / drop).read_bytes().startswith(f"{ENVELOPE_HEADER}: {{".encode())
 
     outbox.delete(drop)
     assert [m.id for m in outbox.list()] == [keep]
@@ -376,3 +388,15 @@ def test_a_file_dropped_in_by_hand_is_listed_by_its_file_time(outbox):
     listed = outbox.list()
     assert [m.id for m in listed] == [ours, "hand-delivered"]
     assert listed[1].date == "2020-01-02T03:04:05+00:00"
+
+
+def test_files_of_older_versions_are_read_with_their_envelope_headers(outbox):
+    outbox.add(make_message("current").as_bytes())  # makes the folders
+    old = (f"{ENVELOPE_FROM_HEADER}: bounce@example.test\n{ENVELOPE_TO_HEADER}: a@example.test,\n"
+           f" b@example.test\n").encode() + make_message("old").as_bytes().replace(b"\r\n", b"\n")
+    (outbox.folder / "new" / "1700000000.M000001P1Q1.oldhost").write_bytes(old)
+    old_message = next(m for m in outbox.list() if m.subject == "old")
+    assert old_message.recipients == ("a@example.test", "b@example.test")
+    assert old_message.envelope_from == "bounce@example.test"
+    assert outbox.raw(old_message.id) == make_message("old").as_bytes().replace(b"\r\n", b"\n")
+    assert outbox.envelope(old_message.id).rcpt_tos == ("a@example.test", "b@example.test")

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from smtp_desktop.outbox_reading import (
+from smtp_desktop.outbox.reading import (
     DEFAULT_SINCE,
     CodePatternError,
     CriteriaError,
@@ -714,7 +714,10 @@ def outbox_server(tmp_path):
 
 def _stored(server: Any) -> dict[str, Any]:
     (summary_,) = server.outbox.list()
-    return read(server.outbox.raw(summary_.id), id=summary_.id)
+    stored = server.outbox.envelope(summary_.id)
+    envelope = {"from": stored.mail_from, "to": list(stored.rcpt_tos), "client": stored.client,
+                "user": stored.user}
+    return read(server.outbox.raw(summary_.id), id=summary_.id, envelope=envelope)
 
 
 def test_a_mail_sent_with_smtplib_reads_back_as_its_corpus_file_says(outbox_server):
@@ -752,8 +755,8 @@ def test_a_mail_sent_with_swaks_reads_back_as_its_corpus_file_says(outbox_server
 
 
 def test_importing_the_reader_loads_no_qt_no_aiosmtpd_no_html_parser():
-    code = ("import sys, smtp_desktop.outbox_reading\n"
-            "heavy = [m for m in ('PySide6', 'aiosmtpd', 'lxml', 'email.parser', 'smtp_desktop.outbox')"
+    code = ("import sys, smtp_desktop.outbox.reading\n"
+            "heavy = [m for m in ('PySide6', 'aiosmtpd', 'lxml', 'email.parser')"
             " if m in sys.modules]\n"
             "print(heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -19,5 +19,5 @@ OBJECT_NAMES: tuple[str, ...] = (
     "unencryptedLoginWarning",
     # outbox and history
     "sideTabs", "outboxView", "outboxMessageView", "outboxRefreshButton", "outboxDeleteButton",
-    "outboxSaveButton", "historyView",
+    "outboxSaveButton", "outboxMoreButton", "historyView",
 )

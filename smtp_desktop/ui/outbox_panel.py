@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
+HEADER_SHOWN = 2_000  # characters of one header value shown (a To: of 20,000 addresses)
+BODY_SHOWN = 100_000  # characters of the body shown
+CELL_SHOWN = 200  # characters of a list cell
+PAGE_ROWS_MEASURED = 30  # rows measured to size the columns
 
 
 def _table(name: str, headers: list[str]) -> tuple[QTableView, QStandardItemModel]:
@@ -64,10 +68,17 @@ def _item(text: str, message_id: str | None = None) -> QStandardItem:
 class OutboxPanel(QWidget):
     """`outboxView` lists received messages; the selected one shows in `outboxMessageView`.
 
+    The list comes from the outbox's index one page at a time (`PAGE_SIZE` newest first,
+    `outboxMoreButton` for the next), and both the pages and the selected message are read by a
+    worker: the GUI thread never waits for the disk, however many messages are stored.
+
     What goes wrong (a message deleted meanwhile, a file that cannot be written, a message the
     email package cannot decode) is told in one sentence through `status_reported`.
     """
 
+    PAGE_SIZE = 200
+    refreshed = Signal()  # a page of the list arrived and is shown
+    message_loaded = Signal(str)  # the selected message's text is shown (its id)
     status_reported = Signal(str)  # a sentence for the window's status line
 
     def __init__(self, outbox: Callable[[], Outbox], folder: Path,
@@ -75,6 +86,9 @@ class OutboxPanel(QWidget):
         super().__init__(parent)
         self._outbox = outbox
         self.loaded = False
+        self._generation = 0  # pages of an older refresh are dropped
+        self._cursor: str | None = None  # the oldest id shown: the next page starts after it
+        self._keep_selected: str | None = None
         self._info = QLabel(f"Mail kept by the local outbox (nothing leaves this computer), in "
                             f"{folder}.")
         self._info.setObjectName("outboxInfoLabel")
@@ -82,6 +96,8 @@ class OutboxPanel(QWidget):
         self._info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view, self.model = _table("outboxView", ["Date", "From", "To", "Subject"])
         self.view.setAccessibleName("Outbox messages")
+        # Column widths from the first rows only: measuring every row costs a stall per page.
+        self.view.horizontalHeader().setResizeContentsPrecision(PAGE_ROWS_MEASURED)
         self.message_view = QPlainTextEdit()
         self.message_view.setObjectName("outboxMessageView")
         self.message_view.setAccessibleName("Selected message")
@@ -89,6 +105,10 @@ class OutboxPanel(QWidget):
         self.message_view.setPlaceholderText("Select a message to read it.")
         self.refresh_button = QPushButton("Re&fresh")
         self.refresh_button.setObjectName("outboxRefreshButton")
+        self.more_button = QPushButton("&More")
+        self.more_button.setObjectName("outboxMoreButton")
+        self.more_button.setToolTip(f"Show the next {self.PAGE_SIZE} older messages")
+        self.more_button.setEnabled(False)
         self.delete_button = QPushButton("&Delete")
         self.delete_button.setObjectName("outboxDeleteButton")
         self.save_button = QPushButton("Save as .&eml…")
@@ -98,7 +118,7 @@ class OutboxPanel(QWidget):
         splitter.addWidget(self.view)
         splitter.addWidget(self.message_view)
         buttons = QHBoxLayout()
-        for button in (self.refresh_button, self.delete_button, self.save_button):
+        for button in (self.refresh_button, self.more_button, self.delete_button, self.save_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -107,35 +127,64 @@ class OutboxPanel(QWidget):
         layout.addLayout(buttons)
 
         self.refresh_button.clicked.connect(self.refresh)
+        self.more_button.clicked.connect(self.load_more)
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
         self.save_button.clicked.connect(self._on_save_button_clicked)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self._update_buttons()
 
     def refresh(self) -> None:
-        """Re-read the outbox, keeping the selected message selected when it still exists."""
-        from smtp_desktop.outbox import OutboxError
+        """Re-read the newest page (in a worker), keeping the selected message selected when it
+        is still among them; `refreshed` is emitted once it is shown."""
+        self._generation += 1
+        self._keep_selected = self.selected_id()
+        self._load_page(None)
 
-        selected = self.selected_id()
-        try:
-            messages = self._outbox().list()
-        except (OSError, OutboxError) as exc:
-            self.message_view.setPlainText(f"The outbox could not be read: {exc}")
-            return
-        self.loaded = True
-        self.model.removeRows(0, self.model.rowCount())
+    def load_more(self) -> None:
+        """Append the next page of older messages (in a worker)."""
+        if self._cursor is not None:
+            self.more_button.setEnabled(False)
+            self._load_page(self._cursor)
+
+    def _load_page(self, before: str | None) -> None:
+        from smtp_desktop.ui.worker import Worker, start_worker
+
+        outbox, generation, size = self._outbox(), self._generation, self.PAGE_SIZE
+        worker = Worker(lambda: (generation, before, outbox.page(limit=size, before=before)))
+        worker.signals.succeeded.connect(self._on_page_worker_succeeded)
+        worker.signals.errored.connect(self._on_page_worker_errored)
+        start_worker(worker)
+
+    def _on_page_worker_succeeded(self, result: tuple[int, str | None, list[Any]]) -> None:
+        generation, before, messages = result
+        if generation != self._generation:
+            return  # a newer refresh is on its way
+        if before is None:
+            self.model.removeRows(0, self.model.rowCount())
         for message in messages:
             date = message.date[:16].replace("T", " ")
-            self.model.appendRow([_item(date, message.id), _item(message.sender),
-                                  _item(", ".join(message.recipients)), _item(message.subject)])
-        self.view.resizeColumnsToContents()
-        for row in range(self.model.rowCount()):
-            if self.model.item(row, 0).data(ID_ROLE) == selected:
-                self.view.selectRow(row)
-                break
-        else:
-            self.message_view.clear()
+            self.model.appendRow([_item(date, message.id), _item(_short(message.sender)),
+                                  _item(_short(", ".join(message.recipients))),
+                                  _item(_short(message.subject))])
+        if messages:
+            self._cursor = messages[-1].id
+        self.more_button.setEnabled(len(messages) == self.PAGE_SIZE)
+        if before is None:
+            self.loaded = True
+            self.view.resizeColumnsToContents()
+            selected, self._keep_selected = self._keep_selected, None
+            for row in range(self.model.rowCount()):
+                if self.model.item(row, 0).data(ID_ROLE) == selected:
+                    self.view.selectRow(row)
+                    break
+            else:
+                self.message_view.clear()
         self._update_buttons()
+        self.refreshed.emit()
+
+    def _on_page_worker_errored(self, exc: Exception) -> None:
+        self.message_view.setPlainText(f"The outbox could not be read: {exc}")
+        self.refreshed.emit()
 
     def selected_id(self) -> str | None:
         rows = self.view.selectionModel().selectedRows()
@@ -147,39 +196,30 @@ class OutboxPanel(QWidget):
         self.save_button.setEnabled(chosen)
 
     def _on_selection_changed(self, *_args: Any) -> None:
+        from smtp_desktop.ui.worker import Worker, start_worker
+
         self._update_buttons()
         message_id = self.selected_id()
         if message_id is None:
             self.message_view.clear()
             return
-        self.message_view.setPlainText(self._message_text(message_id))
-
-    def _message_text(self, message_id: str) -> str:
-        """The message's headers and text; as stored when the email package cannot decode it."""
-        from smtp_desktop.outbox import OutboxError
-
         outbox = self._outbox()
-        try:
-            message = outbox.get(message_id)
-            headers = "\n".join(f"{name}: {value}" for name, value in message.items())
-            body = message.get_body(preferencelist=("plain", "html"))
-            text = body.get_content() if body is not None else ""
-            return f"{headers}\n\n{text}"
-        except (OSError, OutboxError) as exc:  # before LookupError: UnknownMessageError is one
-            self._report(f"The message could not be read: {exc}")
-            return f"The message could not be read: {exc}"
-        except LookupError as exc:  # a character set Python does not know
-            reason = f"it uses a character set this computer does not know ({exc})"
-        except (OverflowError, ValueError) as exc:  # e.g. a Date beyond the years datetime holds
-            reason = f"a header cannot be read ({exc})"
-        try:
-            raw = outbox.raw(message_id)
-        except (OSError, OutboxError) as exc:
-            self._report(f"The message could not be read: {exc}")
-            return f"The message could not be read: {exc}"
-        self._report(f"The message is shown as stored: {reason}.")
-        return (f"[Shown as stored: {reason}.]\n\n"
-                + raw.decode("utf-8", "replace").replace("\r\n", "\n"))
+        worker = Worker(lambda: (message_id, _message_text(outbox, message_id)))
+        worker.signals.succeeded.connect(self._on_message_worker_succeeded)
+        worker.signals.errored.connect(self._on_message_worker_errored)
+        start_worker(worker)
+
+    def _on_message_worker_succeeded(self, result: tuple[str, tuple[str, str | None]]) -> None:
+        message_id, (text, note) = result
+        if message_id == self.selected_id():
+            self.message_view.setPlainText(text)
+            if note:
+                self._report(note)
+            self.message_loaded.emit(message_id)
+
+    def _on_message_worker_errored(self, exc: Exception) -> None:
+        self.message_view.setPlainText(f"The message could not be read: {exc}")
+        self._report(f"The message could not be read: {exc}")
 
     def _report(self, text: str) -> None:
         log.info("outbox: %s", text)
@@ -227,6 +267,53 @@ class OutboxPanel(QWidget):
                                 f"The message could not be saved to {path}:\n{reason}")
         else:
             self._report(f"Message saved to {path}.")
+
+
+def _short(text: str, limit: int = CELL_SHOWN) -> str:
+    """A cell's text: a 20,000-recipient list would cost the view seconds to measure and draw."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _message_text(outbox: Outbox, message_id: str) -> tuple[str, str | None]:
+    """Headers and readable body of one message, and a sentence for the status line when it
+    could not be shown as usual (runs in a worker: this file only is parsed). A message the
+    email package cannot decode is shown as stored."""
+    from smtp_desktop.outbox import OutboxError
+
+    try:
+        message = outbox.get(message_id)
+        # Raw values, decoded but not parsed: parsing a To: of 20,000 addresses takes seconds.
+        headers = "\n".join(f"{name}: {_cut(_header_text(value), HEADER_SHOWN)}"
+                            for name, value in message.raw_items())
+        body = message.get_body(preferencelist=("plain", "html"))
+        text = body.get_content() if body is not None else ""
+        return f"{headers}\n\n{_cut(text, BODY_SHOWN)}", None
+    except (OSError, OutboxError) as exc:  # before LookupError: UnknownMessageError is one
+        return f"The message could not be read: {exc}", f"The message could not be read: {exc}"
+    except LookupError as exc:  # a character set Python does not know
+        reason = f"it uses a character set this computer does not know ({exc})"
+    except (OverflowError, ValueError) as exc:  # e.g. a Date beyond the years datetime holds
+        reason = f"a header cannot be read ({exc})"
+    try:
+        raw = outbox.raw(message_id)
+    except (OSError, OutboxError) as exc:
+        return f"The message could not be read: {exc}", f"The message could not be read: {exc}"
+    stored = raw.decode("utf-8", "replace").replace("\r\n", "\n")
+    return (f"[Shown as stored: {reason}.]\n\n{_cut(stored, BODY_SHOWN)}",
+            f"The message is shown as stored: {reason}.")
+
+
+def _header_text(value: str) -> str:
+    from smtp_desktop.outbox.store import decoded_header
+
+    return decoded_header(_cut(value, HEADER_SHOWN * 2))
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters: a text view takes seconds to lay out megabytes."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters: Save as .eml for all)"
 
 
 class HistoryPanel(QWidget):

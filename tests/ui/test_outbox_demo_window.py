@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QTabWidget,
+    QWidget,
 )
 from support.qt import child
 
@@ -54,25 +55,28 @@ def test_demo_send_succeeds_on_the_first_click_and_shows_in_the_outbox(demo, qtb
     window.show_tab("outbox")
     view = child(window, QTableView, "outboxView")
     assert view.isVisible()
-    assert view.model().rowCount() == 1
+    qtbot.waitUntil(lambda: view.model().rowCount() == 1, timeout=GENEROUS_MS)  # read by a worker
     assert view.model().index(0, 3).data() == "smtp-desktop test email"
+    message_view = child(window, QPlainTextEdit, "outboxMessageView")
     view.selectRow(0)
-    text = child(window, QPlainTextEdit, "outboxMessageView").toPlainText()
-    assert "Subject: smtp-desktop test email" in text
-    assert "outgoing mail from this computer works" in text
+    qtbot.waitUntil(lambda: "Subject: smtp-desktop test email" in message_view.toPlainText(),
+                    timeout=GENEROUS_MS)
+    assert "outgoing mail from this computer works" in message_view.toPlainText()
 
 
 def test_outbox_tab_refreshes_after_each_send_and_deletes(demo, qtbot):
     session, window = demo
     window.show_tab("outbox")
     view = child(window, QTableView, "outboxView")
+    qtbot.waitUntil(lambda: window.findChild(QWidget, "outboxMoreButton").parent().loaded,
+                    timeout=GENEROUS_MS)
     assert view.model().rowCount() == 0
     send(qtbot, window)
     send(qtbot, window)
-    assert view.model().rowCount() == 2
+    qtbot.waitUntil(lambda: view.model().rowCount() == 2, timeout=GENEROUS_MS)
     view.selectRow(0)
     qtbot.mouseClick(child(window, QPushButton, "outboxDeleteButton"), Qt.MouseButton.LeftButton)
-    assert view.model().rowCount() == 1
+    qtbot.waitUntil(lambda: view.model().rowCount() == 1, timeout=GENEROUS_MS)
     assert len(session.outbox.list()) == 1
 
 
@@ -80,7 +84,9 @@ def test_a_message_can_be_saved_as_eml(demo, qtbot, tmp_path, monkeypatch):
     _session, window = demo
     send(qtbot, window)
     window.show_tab("outbox")
-    child(window, QTableView, "outboxView").selectRow(0)
+    view = child(window, QTableView, "outboxView")
+    qtbot.waitUntil(lambda: view.model().rowCount() == 1, timeout=GENEROUS_MS)
+    view.selectRow(0)
     target = tmp_path / "saved.eml"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
     qtbot.mouseClick(child(window, QPushButton, "outboxSaveButton"), Qt.MouseButton.LeftButton)

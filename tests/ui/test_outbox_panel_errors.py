@@ -11,6 +11,7 @@ from support.qt import child
 
 from smtp_desktop.outbox import Outbox
 from smtp_desktop.ui.main_window import SettingsWindow
+from smtp_desktop.ui.outbox_panel import OutboxPanel
 
 PLAIN = b"From: a@example.com\nTo: b@example.com\nSubject: hello\n\nplain text\n"
 UNKNOWN_CHARSET = (b"From: a@example.com\nTo: b@example.com\nSubject: odd charset\n"
@@ -33,7 +34,10 @@ def outbox_window(qtbot, config_service, outbox):
         qtbot.addWidget(window)
         window.show()
         window.show_tab("outbox")
-        child(window, QTableView, "outboxView").selectRow(0)
+        # The list and the selected message are read by workers (the tab never waits for disk).
+        qtbot.waitUntil(lambda: rows(window) == len(messages))
+        with qtbot.waitSignal(window.findChild(OutboxPanel).message_loaded):
+            child(window, QTableView, "outboxView").selectRow(0)
         return window
 
     return make
@@ -58,7 +62,7 @@ def test_deleting_a_message_that_vanished_says_so_and_refreshes(outbox_window, o
     click(qtbot, window, "outboxDeleteButton")
 
     assert "no longer in the outbox" in status(window)
-    assert rows(window) == 0
+    qtbot.waitUntil(lambda: rows(window) == 0)
 
 
 def test_a_delete_that_fails_says_why_and_keeps_the_message(outbox_window, outbox, qtbot,
@@ -86,7 +90,7 @@ def test_saving_a_message_that_vanished_says_so_and_writes_nothing(outbox_window
 
     assert "no longer in the outbox" in status(window) and "nothing was saved" in status(window)
     assert not target.exists()
-    assert rows(window) == 0
+    qtbot.waitUntil(lambda: rows(window) == 0)
 
 
 def test_a_save_that_cannot_write_warns_and_says_why(outbox_window, qtbot, tmp_path, monkeypatch):
@@ -115,16 +119,23 @@ def test_a_successful_save_says_where(outbox_window, qtbot, tmp_path, monkeypatc
     assert b"plain text" in target.read_bytes()
 
 
-@pytest.mark.parametrize("raw, reason, body", [
-    (UNKNOWN_CHARSET, "character set this computer does not know", "body in odd charset"),
-    (HUGE_YEAR, "a header cannot be read", "body from the future"),
-], ids=["unknown-charset", "huge-year-date"])
-def test_a_message_that_cannot_be_decoded_is_shown_as_stored(outbox_window, raw, reason, body):
-    window = outbox_window(raw)
+def test_a_message_in_an_unknown_charset_is_shown_as_stored(outbox_window):
+    window = outbox_window(UNKNOWN_CHARSET)
 
     text = child(window, QPlainTextEdit, "outboxMessageView").toPlainText()
 
+    reason = "character set this computer does not know"
     assert text.startswith("[Shown as stored:")
-    assert reason in text and body in text
+    assert reason in text and "body in odd charset" in text
     assert "Subject:" in text  # the headers are there too, as stored
     assert reason in status(window)
+
+
+def test_a_date_with_a_huge_year_is_stored_listed_and_shown(outbox_window):
+    window = outbox_window(HUGE_YEAR)  # storing it once raised OverflowError in the index
+
+    text = child(window, QPlainTextEdit, "outboxMessageView").toPlainText()
+
+    assert "Date: Mon, 1 Jan 99999999999 00:00:00 +0000" in text
+    assert "body from the future" in text
+    assert rows(window) == 1
