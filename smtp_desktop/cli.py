@@ -208,10 +208,12 @@ def _presets(args: argparse.Namespace, config: ConfigService, out: _Output) -> i
     if out.as_json:
         print(json.dumps(presets_json(), indent=2, ensure_ascii=False))
         return int(ExitCode.OK)
+    print(f"{'ID':<14} {'NAME':<34} {'SERVER':<38} {'LOGIN':<13} REGIONS")
     for preset in bundled_presets():
         where = f"{preset.host}:{preset.port}" if preset.host else f"(your server):{preset.port}"
-        regions = f"  regions: {', '.join(r.id for r in preset.regions)}" if preset.regions else ""
-        print(f"{preset.id:<14} {preset.name:<34} {where:<38} {preset.auth.value}{regions}")
+        regions = ", ".join(r.id for r in preset.regions)
+        print(f"{preset.id:<14} {preset.name:<34} {where:<38} {preset.auth.value:<13} "
+              f"{regions}".rstrip())
     return int(ExitCode.OK)
 
 
@@ -289,7 +291,38 @@ def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int
     return _print_check(outcome, out)
 
 
+# The mail layer's advice speaks of the window; on the command line it speaks of the CLI.
+CLI_WORDS = (
+    ("Turn on the SMTP Configuration toggle to send email.",
+     'Import a file with "enabled": true (smtp-desktop import FILE) to send email.'),
+    ("Turn on SMTP in the settings, save, then try again.",
+     'Import a file with "enabled": true (smtp-desktop import FILE), then try again.'),
+    ("Correct the marked fields and try again.",
+     "Correct the settings named above (smtp-desktop show), then import them again."),
+    ("Correct the highlighted input, then try again.",
+     "Correct the input named above, then try again."),
+    ("Correct the highlighted settings, then try again.",
+     "Correct the settings named above, then try again."),
+    ("see the help pane on app passwords",
+     "create one in your Google account under Security, App passwords"),
+    ("Enter the password (for Gmail, an app password) and try again.",
+     "Pipe the password in with --password-stdin (for Gmail, an app password), or store it "
+     "with smtp-desktop import FILE --password-stdin."),
+    ("or use an email address as the username.",
+     "use an email address as the username, or pass --from ADDR."),
+)
+
+
+def _cli_words(text: str | None) -> str | None:
+    for window_words, cli_words in CLI_WORDS:
+        text = text.replace(window_words, cli_words) if text else text
+    return text
+
+
 def _print_check(outcome: Any, out: _Output) -> int:
+    import dataclasses
+
+    outcome = dataclasses.replace(outcome, advice=_cli_words(outcome.advice))
     if out.as_json:
         print(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -317,7 +350,8 @@ def _print_outcome(outcome: Any) -> None:
         print(f"OK: {outcome.message} ({outcome.server}, {outcome.security}, "
               f"{outcome.elapsed_ms:.0f} ms)", file=stream)
     else:
-        print(f"FAILED [{outcome.category.value}]: {outcome.message}", file=stream)
+        print(f"FAILED: {outcome.title} [{outcome.category.value}]: {outcome.message}",
+              file=stream)
         if outcome.advice:
             print(f"Next step: {outcome.advice}", file=stream)
     if outcome.unused_keys:
@@ -333,7 +367,9 @@ def _print_outcome(outcome: Any) -> None:
             cert = info["certificate"]
             print(f"Certificate: {cert['subject']} (issuer {cert['issuer']}, "
                   f"valid until {cert['not_after']})", file=stream)
-        print(f"Login: {info.get('login')}", file=stream)
+        login = info.get("login")
+        print("Login: " + ("not tried (no credentials)" if login is None
+                           else "yes" if login else "no"), file=stream)
     if outcome.transcript:
         print("Transcript:", file=stream)
         for line in outcome.transcript:

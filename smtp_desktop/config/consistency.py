@@ -158,9 +158,12 @@ def check_consistency(settings: SmtpSettings) -> list[Finding]:
 # ---------------------------------------------------------------- summary
 
 
-def security_summary(settings: SmtpSettings, password_in_keyring: bool) -> str:
+def security_summary(settings: SmtpSettings, password_in_keyring: bool,
+                     keyring: str = "the system keyring") -> str:
     """One line on how this configuration connects, e.g.
-    "STARTTLS on 587, certificate verified, password from the system keyring"."""
+    "STARTTLS on 587, certificate verified, password from the system keyring".
+
+    `keyring` names where the password lives (the demo's is in memory)."""
     port = settings.port
     host = settings.host or "the server"
     loopback = is_loopback(settings.host)
@@ -174,7 +177,7 @@ def security_summary(settings: SmtpSettings, password_in_keyring: bool) -> str:
                  f"no encryption)"]
     else:
         encrypted = False
-        parts = [f"No encryption on {port} to {host}" + (" (loopback)" if loopback else "")]
+        parts = [f"Not encrypted: port {port} on {host}" + (" (this computer)" if loopback else "")]
 
     if encrypted:
         if trust_covers(settings):
@@ -187,8 +190,8 @@ def security_summary(settings: SmtpSettings, password_in_keyring: bool) -> str:
     if not settings.auth_required:
         parts.append("no login")
     else:
-        source = ("password from the system keyring" if password_in_keyring
-                  else "password not stored in the system keyring")
+        source = (f"password from {keyring}" if password_in_keyring
+                  else f"password not stored in {keyring}")
         if not encrypted and not loopback:
             source += ", sent unencrypted"
         parts.append(source)

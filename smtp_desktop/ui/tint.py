@@ -38,3 +38,33 @@ def apply_tint(widget: QWidget, tint: Tint, bold: bool = False, *, dark: bool) -
     font = widget.font()
     font.setBold(bold)
     widget.setFont(font)
+
+
+def track(widget: QWidget, colours: Tint, bold: bool = False) -> None:
+    """Colour `widget`'s text now, and again whenever the palette switches (`retint`)."""
+    widget.setProperty("tint", [colours[0], colours[1], bold])
+    apply_tint(widget, colours, bold, dark=is_dark(widget.palette()))
+
+
+def retint(root: QWidget) -> None:
+    """Re-apply every tracked colour under `root` for its current palette (light or dark)."""
+    dark = is_dark(root.palette())
+    for widget in root.findChildren(QWidget):
+        value = widget.property("tint")
+        if value:
+            apply_tint(widget, (value[0], value[1]), bool(value[2]), dark=dark)
+
+
+def contrast(foreground: str | QColor, background: str | QColor) -> float:
+    """The WCAG 2 contrast ratio of two colours (1 to 21)."""
+
+    def luminance(colour: QColor) -> float:
+        def channel(value: float) -> float:
+            return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+        return (0.2126 * channel(colour.redF()) + 0.7152 * channel(colour.greenF())
+                + 0.0722 * channel(colour.blueF()))
+
+    lighter, darker = sorted((luminance(QColor(foreground)), luminance(QColor(background))),
+                             reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)

@@ -129,7 +129,7 @@ def test_is_loopback(host, expected):
      "Implicit TLS on 465, certificate trusted without verification for smtp.x (mail.smtp.ssl.trust)"
      ", password from the system keyring"),
     (_settings(25, {"mail.smtp.auth": "false", **NO_STARTTLS}, host="127.0.0.1"), False,
-     "No encryption on 25 to 127.0.0.1 (loopback), no login"),
+     "Not encrypted: port 25 on 127.0.0.1 (this computer), no login"),
     (_settings(465, AUTH | SSL | {"mail.smtp.ssl.trust": "*"}), False,
      "Implicit TLS on 465, certificate trusted without verification for smtp.example.com "
      "(mail.smtp.ssl.trust), password not stored in the system keyring"),
@@ -142,7 +142,7 @@ def test_is_loopback(host, expected):
      "STARTTLS on 587 if smtp.example.com offers it (not required, so it may fall back to no "
      "encryption), certificate verified, password from the system keyring"),
     (_settings(25, AUTH | NO_STARTTLS), True,
-     "No encryption on 25 to smtp.example.com, password from the system keyring, sent unencrypted"),
+     "Not encrypted: port 25 on smtp.example.com, password from the system keyring, sent unencrypted"),
 ])
 def test_security_summary(settings_, in_keyring, expected):
     assert security_summary(settings_, password_in_keyring=in_keyring) == expected
