@@ -113,11 +113,10 @@ class SettingsWindow(QMainWindow):
         self._scroll = QScrollArea()
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._scroll.setWidget(form)
-        # The form never scrolls sideways: its pane is as wide as the form needs at least.
+        # The width the form needs without scrolling sideways: the splitter gives it that much.
         scrollbar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        self._scroll.setMinimumWidth(form.minimumSizeHint().width() + scrollbar + 4)
+        self._form_width = form.minimumSizeHint().width() + scrollbar + 4
 
         self._side_tabs = SidePane(self._config.paths, self._outbox, self._history)
         self._help_pane = self._side_tabs.help_pane
@@ -177,7 +176,8 @@ class SettingsWindow(QMainWindow):
         elif remembered and len(remembered.splitter) == 2:
             self._splitter.setSizes(list(remembered.splitter))
         else:
-            self._splitter.setSizes([width * 3 // 5, width * 2 // 5])
+            form = min(max(self._form_width, width * 3 // 5), width)
+            self._splitter.setSizes([form, width - form])
 
     @property
     def side_pane_open(self) -> bool:

@@ -17,7 +17,7 @@ WARNING: Tint = ("#b00020", "#ff8a80")  # SMTP off, no secure keyring
 DANGER: Tint = ("#8b0000", "#ff8a80")  # a setting that would leak the password (bold)
 CAUTION: Tint = ("#7a4b00", "#ffcc80")  # a setting that is probably a mistake
 NOTICE: Tint = ("#8a5300", "#ffcc80")  # a provider's note about its login
-SUCCESS: Tint = ("#1b7f3b", "#81c995")  # a check that worked
+SUCCESS: Tint = ("#166b31", "#81c995")  # a check that worked
 
 
 def is_dark(palette: QPalette) -> bool:
