@@ -38,7 +38,7 @@ class ServicePanel(QWidget):
         toggle_font = self.enabled_toggle.font()
         toggle_font.setBold(True)
         self.enabled_toggle.setFont(toggle_font)
-        column.addWidget(self.enabled_toggle)
+        column.addWidget(self.enabled_toggle, 0, Qt.AlignmentFlag.AlignLeft)
         self.off_note = QLabel(OFF_NOTE)
         self.off_note.setObjectName("smtpOffNote")
         self.off_note.setWordWrap(True)
