@@ -28,7 +28,8 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("smtp-desktop")
-    app.setApplicationDisplayName("SMTP Configuration")
+    # No display name: Qt appends one to every window title that does not end in it, which read
+    # "SMTP Configuration* — SMTP Configuration" while there were unsaved changes.
     app.setDesktopFileName("smtp-desktop")
     app.setWindowIcon(app_icon())
     apply_color_scheme(app)

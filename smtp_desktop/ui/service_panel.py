@@ -38,13 +38,17 @@ class ServicePanel(QWidget):
         toggle_font = self.enabled_toggle.font()
         toggle_font.setBold(True)
         self.enabled_toggle.setFont(toggle_font)
-        column.addWidget(self.enabled_toggle, 0, Qt.AlignmentFlag.AlignLeft)
         self.off_note = QLabel(OFF_NOTE)
         self.off_note.setObjectName("smtpOffNote")
         self.off_note.setWordWrap(True)
         tint.track(self.off_note, tint.WARNING)
         keep_place(self.off_note)  # turning SMTP on or off never moves the form below
-        column.addWidget(self.off_note)
+        # The note sits beside the toggle it explains; the toggle keeps its own width, so a
+        # click beside its text does not count as a click on it.
+        toggle_row = QHBoxLayout()
+        toggle_row.addWidget(self.enabled_toggle, 0, Qt.AlignmentFlag.AlignTop)
+        toggle_row.addWidget(self.off_note, 1)
+        column.addLayout(toggle_row)
 
         box = QGroupBox("Email service")
         box_layout = QVBoxLayout(box)

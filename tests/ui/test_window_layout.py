@@ -296,3 +296,30 @@ def test_a_blocking_keyring_never_blocks_the_window(qtbot, app_paths, memory_key
     with qtbot.waitSignal(window.saved, timeout=10_000):
         keyring.release.set()
     assert memory_keyring.entries
+
+
+def test_the_close_question_gives_discard_a_mnemonic(window):
+    from smtp_desktop.ui.main_window import _give_discard_a_mnemonic
+
+    box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes", "Save?",
+                      QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                      | QMessageBox.StandardButton.Cancel, window)
+    box.setWindowModality(Qt.WindowModality.ApplicationModal)
+    box.show()
+    try:
+        _give_discard_a_mnemonic()
+        assert box.button(QMessageBox.StandardButton.Discard).text() == "&Discard"
+    finally:
+        box.close()
+
+
+def test_the_window_title_is_said_once(tmp_path):
+    """Qt appends an explicitly set display name to every title not ending in it, which read
+    "SMTP Configuration* — SMTP Configuration"; the application sets none."""
+    code = ("from smtp_desktop.ui.application import create_application;"
+            "from PySide6.QtWidgets import QApplication;"
+            "app = create_application([]); print(QApplication.applicationDisplayName())")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == "smtp-desktop", result.stderr  # the name, not a display name
