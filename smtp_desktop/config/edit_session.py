@@ -10,9 +10,8 @@ value the session takes back with `finish_save()` / `set_password_state()` on it
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from smtp_desktop.config.errors import ConfigError, Problem, SecretStoreError
@@ -24,41 +23,52 @@ if TYPE_CHECKING:
     from smtp_desktop.checks import CheckKind, CheckRequest
 
 
-class SettingsState(enum.Enum):
-    """Which settings a check ran on: the ones on disk, or the form's unsaved edits."""
-
-    SAVED = "saved"
-    UNSAVED = "unsaved"
+SAVED, UNSAVED = "saved", "unsaved"  # which settings a check ran on (history "settings")
 
 
-@dataclass(frozen=True)
+# Plain value classes rather than dataclasses: this module is on the window's start-up path,
+# where each dataclass definition costs 3-5 M instructions (README, start-up benchmark).
+
+
 class PasswordState:
     """Whether a password is stored for the saved account, and where passwords go."""
 
-    secure: bool | None = None  # None: the keyring has not been asked yet
-    stored: bool | None = False  # None: unknown, see `problem` (e.g. a locked keyring)
-    problem: str | None = None
-    keyring: str = "the system keyring"  # where a stored password lives, in words
-    generation: int = 0  # which request this answers; an older one is stale
+    __slots__ = ("generation", "keyring", "problem", "secure", "stored")
 
-    @property
-    def known(self) -> bool:
-        return self.secure is not None
+    def __init__(self, secure: bool | None = None, stored: bool | None = False,
+                 problem: str | None = None, keyring: str = "the system keyring",
+                 generation: int = 0) -> None:
+        self.secure = secure  # None: the keyring has not been asked yet
+        self.stored = stored  # None: unknown, see `problem` (e.g. a locked keyring)
+        self.problem = problem
+        self.keyring = keyring  # where a stored password lives, in words
+        self.generation = generation  # which request this answers; an older one is stale
+
+    def __repr__(self) -> str:
+        return (f"PasswordState(secure={self.secure}, stored={self.stored}, "
+                f"problem={self.problem!r}, keyring={self.keyring!r})")
 
 
-@dataclass(frozen=True)
 class LoadOutcome:
     """What `EditSession.load()` found that the user must be told."""
 
-    notice: str | None = None  # a file set aside, a newer version, an unreadable file
-    status: str = ""  # one line for the status bar
-    failed: bool = False  # nothing could be loaded: the session is read-only on defaults
+    __slots__ = ("failed", "notice", "status")
+
+    def __init__(self, notice: str | None = None, status: str = "",
+                 failed: bool = False) -> None:
+        self.notice = notice  # a file set aside, a newer version, an unreadable file
+        self.status = status  # one line for the status bar
+        self.failed = failed  # nothing could be loaded: the session is read-only on defaults
 
 
-@dataclass(frozen=True)
 class ForgetResult:
-    removed: bool
-    error: str | None = None
+    """What Forget stored password did."""
+
+    __slots__ = ("error", "removed")
+
+    def __init__(self, removed: bool, error: str | None = None) -> None:
+        self.removed = removed
+        self.error = error
 
     @property
     def message(self) -> str:
@@ -241,8 +251,9 @@ class EditSession:
     # ------------------------------------------------------------ checks
 
     @property
-    def settings_state(self) -> SettingsState:
-        return SettingsState.UNSAVED if self.dirty else SettingsState.SAVED
+    def settings_state(self) -> str:
+        """"saved", or "unsaved" while the form holds edits a check would use."""
+        return UNSAVED if self.dirty else SAVED
 
     def check_request(self, kind: CheckKind, recipient: str | None = None,
                       sender: str | None = None) -> CheckRequest:
@@ -253,7 +264,7 @@ class EditSession:
         return CheckRequest(kind, self.draft, password=self.password or None,
                             recipient=recipient or None, sender=sender or None,
                             password_account=self.saved.password_account or None,
-                            settings_state=self.settings_state.value)
+                            settings_state=self.settings_state)
 
 
-__all__ = ["EditSession", "ForgetResult", "LoadOutcome", "PasswordState", "SettingsState"]
+__all__ = ["SAVED", "UNSAVED", "EditSession", "ForgetResult", "LoadOutcome", "PasswordState"]

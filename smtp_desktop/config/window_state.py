@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "window.json"
-
-
-@dataclass(frozen=True)
 class WindowState:
-    width: int
-    height: int
-    splitter: tuple[int, ...] = ()  # the form's and the side pane's widths
+    """The window's size and the splitter's sizes (a plain class: on the start-up path)."""
+
+    __slots__ = ("height", "splitter", "width")
+
+    def __init__(self, width: int, height: int, splitter: tuple[int, ...] = ()) -> None:
+        self.width, self.height = width, height
+        self.splitter = splitter  # the form's and the side pane's widths
 
     def to_json(self) -> dict[str, object]:
         return {"version": 1, "width": self.width, "height": self.height,

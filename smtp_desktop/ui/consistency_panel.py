@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel
 
 from smtp_desktop.config.model import Service, SmtpSettings
 from smtp_desktop.ui import tint
-from smtp_desktop.ui.form_rows import message_row
+from smtp_desktop.ui.form_rows import keep_place, message_row
 
 if TYPE_CHECKING:
     from smtp_desktop.config.consistency import Finding
@@ -30,6 +30,7 @@ class ConsistencyPanel(QObject):
         super().__init__(parent)
         self.row, self.warning, self.fix_button = message_row(
             "consistencyWarning", "consistencyFixButton")
+        keep_place(self.row)  # a warning appearing moves nothing below it
         self.row.setVisible(False)
         self.summary = QLabel()
         self.summary.setObjectName("securitySummaryLabel")

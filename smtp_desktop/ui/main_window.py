@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QEventLoop, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QMainWindow,
     QScrollArea,
     QSplitter,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -61,6 +60,7 @@ SIDE_PANE_MIN_SCREEN = 1024  # narrower screens start with the side pane collaps
 class _ActiveCheck:
     worker: Worker
     cancel: Any  # smtp_desktop.mail.CancelToken, imported lazily
+    settings: str  # "saved" or "unsaved": what the check ran on
 
 
 class SettingsWindow(QMainWindow):
@@ -115,7 +115,9 @@ class SettingsWindow(QMainWindow):
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
         self._scroll.setWidget(form)
         # The width the form needs without scrolling sideways: the splitter gives it that much.
-        scrollbar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        # A vertical scroll bar is about one line of text wide; asking QStyle or the scroll bar
+        # would load all of their enums, several M instructions of start-up.
+        scrollbar = self.fontMetrics().height()
         self._form_width = form.minimumSizeHint().width() + scrollbar + 4
 
         self._side_tabs = SidePane(self._config.paths, self._outbox, self._history)
@@ -372,6 +374,8 @@ class SettingsWindow(QMainWindow):
         if not self.start_save():
             return False
         if self._saving:
+            from PySide6.QtCore import QEventLoop  # not needed for the first paint
+
             loop = QEventLoop()
             self.save_finished.connect(loop.quit)
             loop.exec()
@@ -468,7 +472,7 @@ class SettingsWindow(QMainWindow):
         worker = Worker(partial(run_check, self._config, request, token))
         worker.signals.succeeded.connect(self._on_worker_succeeded)
         worker.signals.errored.connect(self._on_worker_errored)
-        self._active = _ActiveCheck(worker, token)
+        self._active = _ActiveCheck(worker, token, request.settings_state)
         what = "Sending a test email" if kind is CheckKind.SEND_TEST else "Testing the connection"
         self._set_status(f"{what}…")
         self._test.show_html(f"<p>{what}…</p>")
@@ -497,12 +501,12 @@ class SettingsWindow(QMainWindow):
         return self._active is not None and sender is self._active.worker.signals
 
     def _on_worker_succeeded(self, outcome: Any) -> None:
-        if not self._is_current():
+        if not self._is_current() or self._active is None:
             return
+        settings = self._active.settings
         self._active = None
         from smtp_desktop.ui.outcome_view import render_outcome
 
-        settings = self.session.settings_state.value
         rendered = render_outcome(outcome, dark=tint.is_dark(self.palette()), settings=settings)
         self._test.show_html(rendered.html, rendered.category)
         self._test.show_transcript(outcome.transcript)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 from smtp_desktop.config.errors import ConfigError
 from smtp_desktop.config.model import SmtpSettings
 from smtp_desktop.ui import tint
-from smtp_desktop.ui.form_rows import message_row
+from smtp_desktop.ui.form_rows import keep_place, message_row
 
 if TYPE_CHECKING:
     from smtp_desktop.config.presets import Preset
@@ -53,6 +53,7 @@ class PresetsPanel(QObject):
         self.info.setVisible(False)
         self.offer_row, self.offer_label, self.offer_button = message_row(
             "presetOfferLabel", "presetOfferButton")
+        keep_place(self.offer_row)  # an offer appearing under the username moves nothing
         self.offer_row.setVisible(False)
         self._offered: Preset | None = None
         self._username = ""

@@ -42,7 +42,9 @@ def apply_tint(widget: QWidget, tint: Tint, bold: bool = False, *, dark: bool) -
 
 def track(widget: QWidget, colours: Tint, bold: bool = False) -> None:
     """Colour `widget`'s text now, and again whenever the palette switches (`retint`)."""
-    widget.setProperty("tint", [colours[0], colours[1], bold])
+    # A Python attribute, not a Qt property: a QVariant list would load QByteArray's enums at
+    # start-up. The widgets tracked are all held by their panels, so their wrappers live on.
+    widget._smtp_tint = (colours, bold)  # type: ignore[attr-defined]
     apply_tint(widget, colours, bold, dark=is_dark(widget.palette()))
 
 
@@ -50,9 +52,9 @@ def retint(root: QWidget) -> None:
     """Re-apply every tracked colour under `root` for its current palette (light or dark)."""
     dark = is_dark(root.palette())
     for widget in root.findChildren(QWidget):
-        value = widget.property("tint")
-        if value:
-            apply_tint(widget, (value[0], value[1]), bool(value[2]), dark=dark)
+        value = getattr(widget, "_smtp_tint", None)
+        if value is not None:
+            apply_tint(widget, value[0], value[1], dark=dark)
 
 
 def contrast(foreground: str | QColor, background: str | QColor) -> float:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from smtp_desktop.checks import CheckKind
-from smtp_desktop.config.edit_session import EditSession, SettingsState
+from smtp_desktop.config.edit_session import SAVED, EditSession
 from smtp_desktop.config.errors import SettingsChangedError
 from smtp_desktop.config.model import Service, SmtpSettings
 
@@ -26,7 +26,7 @@ def test_the_session_has_no_qt():
 def test_a_fresh_session_is_clean_and_an_edit_makes_it_dirty(config_service):
     session = EditSession(config_service)
     session.load()
-    assert not session.dirty and session.settings_state is SettingsState.SAVED
+    assert not session.dirty and session.settings_state == SAVED
     session.set_draft(SETTINGS)
     assert session.dirty and session.can_save and not session.problems
     session.set_draft(SmtpSettings(enabled=True, service=Service.OWN))
