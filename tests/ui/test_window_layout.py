@@ -323,3 +323,60 @@ def test_the_window_title_is_said_once(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                             text=True, timeout=120)
     assert result.stdout.strip() == "smtp-desktop", result.stderr  # the name, not a display name
+
+
+def test_tables_show_local_short_times_with_the_full_time_in_a_tooltip():
+    import datetime as dt
+
+    from smtp_desktop.ui.outbox_panel import short_time
+
+    now = dt.datetime.now(dt.timezone.utc)
+    assert short_time(now.isoformat(timespec="milliseconds")) == now.astimezone().strftime(
+        "%H:%M")
+    assert short_time("2020-01-02T03:04:05.678+00:00") == dt.datetime(
+        2020, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def test_the_off_state_is_said_once(window):
+    assert child(window, QLabel, "smtpOffNote").isVisible()
+    assert not child(window, QLabel, "securitySummaryLabel").isVisible()
+
+
+class ThreadRecordingKeyring:
+    """A keyring that notes which thread each call comes from."""
+
+    priority = 1
+
+    def __init__(self, inner):
+        self.inner, self.threads = inner, []
+
+    def __getattr__(self, name):
+        attribute = getattr(self.inner, name)
+        if name in ("get_password", "set_password", "delete_password"):
+            def recorded(*args):
+                self.threads.append(threading.current_thread() is threading.main_thread())
+                return attribute(*args)
+            return recorded
+        return attribute
+
+
+def test_the_keyring_is_never_asked_on_the_gui_thread(qtbot, app_paths, memory_keyring,
+                                                       monkeypatch):
+    from smtp_desktop.config.secrets import SecretStore
+    from smtp_desktop.config.service import ConfigService
+    from smtp_desktop.ui.main_window import SettingsWindow
+
+    keyring = ThreadRecordingKeyring(memory_keyring)
+    window = SettingsWindow(ConfigService(app_paths, SecretStore(keyring)))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.keyring_ready)
+    load_into(window, SmtpSettings(enabled=True, service=Service.OWN, host="smtp.example.com",
+                                   port=587, username="me@example.com"), PASSWORD)
+    assert window.save()
+    child(window, QLineEdit, "hostEdit").setText("mail.example.com")  # the password moves
+    assert window.save()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    child(window, QPushButton, "forgetPasswordButton").click()
+    qtbot.waitUntil(lambda: "removed" in child(window, QLabel, "statusLabel").text())
+    assert keyring.threads and not any(keyring.threads)  # every call came from a worker
