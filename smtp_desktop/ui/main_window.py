@@ -85,6 +85,7 @@ class SettingsWindow(QMainWindow):
         self._active: _ActiveCheck | None = None
         self._saving = False
         self._last_save_ok = False
+        self._password_being_saved = ""
         self._default_service: DefaultServiceStatus | None = None
         self._rendering = False
         self.setObjectName("settingsWindow")
@@ -357,6 +358,7 @@ class SettingsWindow(QMainWindow):
     def _run_save(self, *, overwrite: bool) -> None:
         save = self.session.save_job(overwrite=overwrite)
         ask = self.session.password_state_job(self.session.draft)
+        self._password_being_saved = self.session.password
         worker = Worker(lambda: (save(), ask()))
         worker.signals.succeeded.connect(self._on_save_worker_succeeded)
         worker.signals.errored.connect(self._on_save_worker_errored)
@@ -369,9 +371,10 @@ class SettingsWindow(QMainWindow):
         """Save and wait for the result; True when saved.
 
         The save runs in a worker while a local event loop keeps the window answering (as a
-        dialog's would). The Save button and Ctrl+S use `start_save()`, which does not wait.
+        dialog's would). The Save button and Ctrl+S use `start_save()`, which does not wait. A
+        save already under way is waited for rather than started again.
         """
-        if not self.start_save():
+        if not self._saving and not self.start_save():
             return False
         if self._saving:
             from PySide6.QtCore import QEventLoop  # not needed for the first paint
@@ -385,8 +388,9 @@ class SettingsWindow(QMainWindow):
     def _on_save_worker_succeeded(self, result: tuple[SaveResult, PasswordState]) -> None:
         saved, state = result
         self.session.finish_save(saved)
-        if not self.session.password:
-            self._own.password.clear()  # a password that was not stored stays in the field
+        # A password that was not stored stays in the field, and so does one typed since.
+        if not self.session.password and self._own.password.text == self._password_being_saved:
+            self._own.password.clear()
         self._show_password_state(state)
         self._set_status(saved.message)
         self._finish_save(True)
