@@ -88,21 +88,22 @@ def _timed(name: str, function):  # type: ignore[no-untyped-def]
 def _install_step_timers() -> None:
     """Time the steps of building the window (diagnostic run only; wrappers cost microseconds)."""
     from smtp_desktop.config import service
-    from smtp_desktop.ui import application, keys_editor, main_window
+    from smtp_desktop.ui import application, help_pane, keys_editor, main_window, presets_panel
 
     window = main_window.SettingsWindow
     prop = service.ConfigService.keyring_is_secure
     if isinstance(prop, property) and prop.fget is not None:
         service.ConfigService.keyring_is_secure = property(  # type: ignore[method-assign]
             _timed("ConfigService.keyring_is_secure (imports keyring)", prop.fget))
-    for name in ("_build", "_build_test_box", "_connect", "_load", "_update_state",
-                 "_refresh_password_state", "_refresh_default_service", "_apply"):
+    for name in ("_build", "_connect", "_fit_to_screen", "_load", "_render",
+                 "_refresh_default_service", "_show_draft"):
         setattr(window, name, _timed(f"SettingsWindow.{name}", getattr(window, name)))
     window.__init__ = _timed("SettingsWindow.__init__ (all)", window.__init__)  # type: ignore[method-assign]
     keys_editor.KeysEditor.__init__ = _timed(  # type: ignore[method-assign]
         "KeysEditor.__init__", keys_editor.KeysEditor.__init__)
-    for name in ("_load_presets", "_help_html"):
-        setattr(main_window, name, _timed(f"main_window.{name}", getattr(main_window, name)))
+    presets_panel.load_presets = _timed(  # type: ignore[assignment]
+        "presets_panel.load_presets", presets_panel.load_presets)
+    help_pane.help_html = _timed("help_pane.help_html", help_pane.help_html)  # type: ignore[assignment]
     application.create_application = _timed("create_application",  # type: ignore[assignment]
                                             application.create_application)
 

@@ -109,7 +109,7 @@ def child(info: dict, store: str, rounds: int, diagnose: bool) -> dict:
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     slots: dict[str, list[float]] = {}
     if diagnose:  # time the window's GUI-thread work (wrappers cost microseconds)
-        for name in ("start_check", "_on_worker_succeeded", "_show_outcome", "_update_state",
+        for name in ("start_check", "_on_worker_succeeded", "_render",
                      "collected_settings"):
             setattr(SettingsWindow, name, _timed(slots, name, getattr(SettingsWindow, name)))
 

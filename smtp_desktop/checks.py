@@ -45,6 +45,10 @@ class CheckRequest:
     password: str | None = None  # typed or piped; None means "use the stored one"
     recipient: str | None = None
     sender: str | None = None
+    # The keyring account whose stored password to use: the saved one, which Save would move to
+    # the settings' account (None: the settings' own account).
+    password_account: str | None = None
+    settings_state: str = "saved"  # "unsaved": the window's edits, not yet saved
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,8 @@ def _record(config: ConfigService, request: CheckRequest, service: str, outcome:
     recipient = request.recipient if request.kind is CheckKind.SEND_TEST else None
     try:
         HistoryLog(config.paths.history_file).append(
-            record_from_outcome(request.kind.value, service, outcome, recipient))
+            record_from_outcome(request.kind.value, service, outcome, recipient,
+                                settings=request.settings_state))
     except OSError as exc:  # the history is a convenience; a full disk must not fail the test
         log.warning("could not record the test in the history: %s", exc)
 
@@ -160,14 +165,15 @@ def _resolve_target(config: ConfigService, request: CheckRequest) -> _Target | O
                               settings=settings, advice="Correct the marked fields and try again.")
     password = normalize_password(request.password).value if request.password else None
     if password is None and settings.auth_required:
+        account = request.password_account or settings.password_account
         try:
-            password = config.password_for(settings)
+            password = config.secrets.get(account) if account else None
         except SecretStoreError as exc:
             return failed_outcome(Category.KEYRING, str(exc), settings=settings)
         if password is None:
             return failed_outcome(
                 Category.INVALID_INPUT,
-                f"No password is stored for {settings.password_account}.",
+                f"No password is stored for {account or settings.password_account}.",
                 settings=settings,
                 advice="Enter the password (for Gmail, an app password) and try again.")
     return _Target(settings, password, request.sender, Service.OWN.value)

@@ -298,10 +298,12 @@ def _presets(args: argparse.Namespace, config: ConfigService, out: _Output) -> i
     if out.as_json:
         print_json(presets_json())
         return int(ExitCode.OK)
+    print(f"{'ID':<14} {'NAME':<34} {'SERVER':<38} {'LOGIN':<13} REGIONS")
     for preset in bundled_presets():
         where = f"{preset.host}:{preset.port}" if preset.host else f"(your server):{preset.port}"
-        regions = f"  regions: {', '.join(r.id for r in preset.regions)}" if preset.regions else ""
-        print(f"{preset.id:<14} {preset.name:<34} {where:<38} {preset.auth.value}{regions}")
+        regions = ", ".join(r.id for r in preset.regions)
+        print(f"{preset.id:<14} {preset.name:<34} {where:<38} {preset.auth.value:<13} "
+              f"{regions}".rstrip())
     return int(ExitCode.OK)
 
 
@@ -422,7 +424,38 @@ def _run_cancellable(config: ConfigService, request: CheckRequest) -> Outcome:
     return result["outcome"]
 
 
+# The mail layer's advice speaks of the window; on the command line it speaks of the CLI.
+CLI_WORDS = (
+    ("Turn on the SMTP Configuration toggle to send email.",
+     'Import a file with "enabled": true (smtp-desktop import FILE) to send email.'),
+    ("Turn on SMTP in the settings, save, then try again.",
+     'Import a file with "enabled": true (smtp-desktop import FILE), then try again.'),
+    ("Correct the marked fields and try again.",
+     "Correct the settings named above (smtp-desktop show), then import them again."),
+    ("Correct the highlighted input, then try again.",
+     "Correct the input named above, then try again."),
+    ("Correct the highlighted settings, then try again.",
+     "Correct the settings named above, then try again."),
+    ("see the help pane on app passwords",
+     "create one in your Google account under Security, App passwords"),
+    ("Enter the password (for Gmail, an app password) and try again.",
+     "Pipe the password in with --password-stdin (for Gmail, an app password), or store it "
+     "with smtp-desktop import FILE --password-stdin."),
+    ("or use an email address as the username.",
+     "use an email address as the username, or pass --from ADDR."),
+)
+
+
+def _cli_words(text: str | None) -> str | None:
+    for window_words, cli_words in CLI_WORDS:
+        text = text.replace(window_words, cli_words) if text else text
+    return text
+
+
 def _print_check(outcome: Any, out: _Output) -> int:
+    import dataclasses
+
+    outcome = dataclasses.replace(outcome, advice=_cli_words(outcome.advice))
     if out.as_json:
         print_json(outcome.to_json())
     else:
@@ -455,7 +488,7 @@ def _print_outcome(outcome: Any) -> None:
         say(f"OK: {escape(outcome.message)} ({escape(outcome.server)}, {outcome.security}, "
             f"{outcome.elapsed_ms:.0f} ms)")
     else:
-        say(f"FAILED [{outcome.category.value}]: {escape(outcome.message)}")
+        say(f"FAILED: {escape(outcome.title)} [{outcome.category.value}]: {escape(outcome.message)}")
         if outcome.advice:
             say(f"Next step: {escape(outcome.advice)}")
     if outcome.unused_keys:
@@ -471,7 +504,9 @@ def _print_outcome(outcome: Any) -> None:
             cert = info["certificate"]
             say(f"Certificate: {escape(cert['subject'])} (issuer {escape(cert['issuer'])}, "
                 f"valid until {escape(cert['not_after'])})")
-        say(f"Login: {info.get('login')}")
+        login = info.get("login")
+        say("Login: " + ("not tried (no credentials)" if login is None
+                         else "yes" if login else "no"))
     if outcome.transcript:
         say("Transcript:")
         for line in outcome.transcript:

@@ -41,6 +41,7 @@ class MemoryKeyring(KeyringBackend):
     is ever written anywhere."""
 
     priority = 1  # type: ignore[assignment]
+    place = "the demo's in-memory keyring"  # SecretStore.place: what the window calls it
 
     def __init__(self) -> None:
         super().__init__()

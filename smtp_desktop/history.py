@@ -34,6 +34,7 @@ DEFAULT_LIMIT = 200
 KIND_SEND_TEST = "send-test"
 KIND_PROBE = "probe"
 KINDS = (KIND_SEND_TEST, KIND_PROBE)
+SETTINGS_STATES = ("saved", "unsaved")
 
 
 def history_file(data_dir: Path) -> Path:
@@ -57,6 +58,7 @@ class HistoryRecord:
     ok: bool
     category: str | None  # the failure category's value; None when ok
     elapsed_ms: float
+    settings: str = "saved"  # "saved", or "unsaved": the window's edits, tested before a Save
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -83,8 +85,11 @@ class HistoryRecord:
             dt.datetime.fromisoformat(data["time"])
         except ValueError:
             raise HistoryRecordError(f"'time' is not ISO 8601: {data['time']!r}") from None
+        settings = data.get("settings", "saved")  # records before it was kept: saved
+        if settings not in SETTINGS_STATES:
+            raise HistoryRecordError(f"unknown settings {settings!r}")
         return cls(**{name: data[name] for name in checks}
-                   | {"elapsed_ms": float(data["elapsed_ms"])})
+                   | {"elapsed_ms": float(data["elapsed_ms"]), "settings": settings})
 
 
 def now_utc() -> str:
@@ -98,7 +103,8 @@ def _value(item: Any) -> Any:
 
 
 def record_from_outcome(kind: Any, service: Any, outcome: Any,
-                        recipient: str | None = None, time: str | None = None) -> HistoryRecord:
+                        recipient: str | None = None, time: str | None = None,
+                        settings: str = "saved") -> HistoryRecord:
     """A record of one check from the transport's `Outcome` (ok, category, server, elapsed_ms).
 
     `kind` and `service` may be strings or enums with string values (CheckKind, Service).
@@ -113,6 +119,7 @@ def record_from_outcome(kind: Any, service: Any, outcome: Any,
         ok=bool(outcome.ok),
         category=None if category is None else str(_value(category)),
         elapsed_ms=float(outcome.elapsed_ms),
+        settings=settings,
     )
 
 

@@ -91,7 +91,7 @@ def test_a_signal_during_a_check_without_json_says_cancelled(silent_server, tmp_
         child.kill()
     assert child.returncode == 130
     assert out == ""  # a failure is reported on stderr
-    assert err.startswith("FAILED [cancelled]") and "Traceback" not in err
+    assert err.startswith("FAILED: Cancelled [cancelled]") and "Traceback" not in err
 
 
 @pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="needs Linux's /proc wchan")

@@ -26,7 +26,7 @@ from smtp_desktop.history import (
 from smtp_desktop.mail import Category, Outcome
 
 SECRET = "hunter2-Pässwörd"
-FIELDS = {"time", "kind", "service", "server", "recipient", "ok", "category", "elapsed_ms"}
+FIELDS = {"time", "kind", "service", "server", "recipient", "ok", "category", "elapsed_ms", "settings"}
 
 
 def record(n: int = 0, **changes) -> HistoryRecord:
@@ -232,3 +232,12 @@ def test_a_recipient_utf8_cannot_encode_is_recorded_as_a_visible_escape(log):
 
     [stored] = log.records()
     assert stored.recipient == "a\\udcffb@x.test"
+
+
+def test_a_record_says_whether_saved_or_unsaved_settings_were_tested(log):
+    """Issue 15: the window tests unsaved edits; the record says so. Old records read as saved."""
+    log.append(record(1))
+    log.append(dataclasses.replace(record(2), settings="unsaved"))
+    assert [r.settings for r in log.records()] == ["saved", "unsaved"]
+    old = {k: v for k, v in record(3).to_json().items() if k != "settings"}
+    assert HistoryRecord.from_json(old).settings == "saved"

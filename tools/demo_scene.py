@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QPushButton, QTableView
+from PySide6.QtWidgets import QPushButton, QScrollArea, QTableView, QTextBrowser
 
 from smtp_desktop.demo import start_demo
 from smtp_desktop.ui.application import app_icon, create_application
@@ -24,6 +24,8 @@ def main() -> int:
     def show_message(_outcome: object) -> None:
         window.show_tab("outbox")
         window.findChild(QTableView, "outboxView").selectRow(0)
+        window.findChild(QScrollArea).ensureWidgetVisible(
+            window.findChild(QTextBrowser, "testResultView"))
 
     window.check_finished.connect(show_message)
     QTimer.singleShot(500, window.findChild(QPushButton, "sendTestButton").click)

@@ -4,10 +4,11 @@
 # Usage: tools/screenshot.sh OUT.png [smtp-desktop arguments...]
 #        tools/screenshot.sh OUT.png --scene   (demo mode after one "Send test email")
 # SMTP_DESKTOP_COLOR_SCHEME=light|dark picks the scheme (Xvfb reports none).
+# SCREEN=WxH sets the screen size (default 1200x900); the picture is then not trimmed.
 set -euo pipefail
 out=$1; shift
 display=:$((90 + RANDOM % 9))
-Xvfb "$display" -screen 0 1200x900x24 >/dev/null 2>&1 &
+Xvfb "$display" -screen 0 "${SCREEN:-1200x900}x24" >/dev/null 2>&1 &
 xvfb=$!
 trap 'kill "$app" "$xvfb" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do DISPLAY=$display xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
@@ -19,5 +20,7 @@ fi
 app=$!
 sleep "${SCREENSHOT_DELAY:-4}"
 DISPLAY=$display import -window root "$out"
-convert "$out" -trim +repage "$out"  # the window, without the empty screen around it
+if [ -z "${SCREEN:-}" ]; then
+  convert "$out" -trim +repage "$out"  # the window, without the empty screen around it
+fi
 echo "saved $out"

@@ -158,9 +158,12 @@ def check_consistency(settings: SmtpSettings) -> list[Finding]:
 # ---------------------------------------------------------------- summary
 
 
-def security_summary(settings: SmtpSettings, password_in_keyring: bool) -> str:
+def security_summary(settings: SmtpSettings, password_in_keyring: bool,
+                     keyring: str = "the system keyring") -> str:
     """One line on how this configuration connects, e.g.
-    "STARTTLS on 587, certificate verified, password from the system keyring"."""
+    "STARTTLS on 587, certificate verified, password from the system keyring".
+
+    `keyring` names where the password lives (the demo's is in memory)."""
     policy = connection_policy(settings)
     port = settings.port
     host = settings.host or "the server"
@@ -172,8 +175,8 @@ def security_summary(settings: SmtpSettings, password_in_keyring: bool) -> str:
         parts = [f"STARTTLS on {port} if {host} offers it (not required, so it may fall back to "
                  f"no encryption)"]
     else:
-        parts = [f"No encryption on {port} to {host}"
-                 + (" (loopback)" if policy.host_loopback else "")]
+        parts = [f"Not encrypted: port {port} on {host}"
+                 + (" (this computer)" if policy.host_loopback else "")]
 
     if policy.tls_mode is not TlsMode.NONE:
         if policy.trust_without_verification:
@@ -186,8 +189,8 @@ def security_summary(settings: SmtpSettings, password_in_keyring: bool) -> str:
     if not policy.auth:
         parts.append("no login")
     else:
-        source = ("password from the system keyring" if password_in_keyring
-                  else "password not stored in the system keyring")
+        source = (f"password from {keyring}" if password_in_keyring
+                  else f"password not stored in {keyring}")
         parts.append(source + _unencrypted_login(policy))
     return ", ".join(parts)
 

@@ -35,6 +35,11 @@ class AppPaths:
         return self.config_dir / DEFAULT_SERVICE_FILE
 
     @property
+    def window_state_file(self) -> Path:
+        """The window's remembered size and splitter position (config.window_state)."""
+        return self.config_dir / "window.json"
+
+    @property
     def outbox_folder(self) -> Path:
         return self.data_dir / OUTBOX_FOLDER
 

@@ -83,6 +83,12 @@ class SecretStore:
     def description(self) -> str:
         return backend_description(self.backend)
 
+    @property
+    def place(self) -> str:
+        """Where a stored password lives, in words ("the system keyring"); a backend may name
+        itself with a `place` attribute (the demo's in-memory keyring does)."""
+        return str(getattr(self.backend, "place", "the system keyring"))
+
     def require_secure(self) -> KeyringBackend:
         """The backend, or NoSecureKeyringError with advice on what to install."""
         backend = self.backend

@@ -85,6 +85,8 @@ class Context:
 
 def failure(category: Category, message: str | None = None, advice: str | None = None) -> SessionError:
     default_message, default_advice = ADVICE[category]
+    if message and message.endswith("..") and not message.endswith("..."):
+        message = message[:-1]  # a server reply that ends in "." ("Authentication failed.")
     return SessionError(message or default_message, category=category,
                         advice=advice if advice is not None else default_advice)
 

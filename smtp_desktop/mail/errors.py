@@ -32,6 +32,35 @@ class Category(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
+# The words a person reads for each category: the window's result headline, the CLI's
+# "FAILED: <title> [<slug>]" and `"title"` in --json. One table, also in the README.
+TITLES: dict[Category, str] = {
+    Category.DNS: "Server name not found",
+    Category.REFUSED: "Nothing listens on that port",
+    Category.NETWORK: "Network unreachable",
+    Category.TIMEOUT: "No answer in time",
+    Category.TLS: "Encryption could not be set up",
+    Category.CERTIFICATE: "Certificate not trusted",
+    Category.AUTH: "Login refused",
+    Category.SENDER_REJECTED: "Sender refused",
+    Category.RECIPIENT_REJECTED: "Recipient refused",
+    Category.UNAVAILABLE: "Server busy: try later",
+    Category.REJECTED: "Message refused",
+    Category.CONNECTION_LOST: "Connection lost",
+    Category.PROTOCOL: "Not an SMTP server",
+    Category.INVALID_INPUT: "Settings incomplete",
+    Category.KEYRING: "Keyring unreadable",
+    Category.NOT_PROVISIONED: "No default service",
+    Category.DISABLED: "SMTP is off",
+    Category.CANCELLED: "Cancelled",
+}
+
+
+def title_of(category: Category | None) -> str:
+    """The human title of a failure category ("Login refused"); "Failed" when there is none."""
+    return TITLES.get(category, "Failed") if category is not None else "Failed"
+
+
 class MailError(Exception):
     """Base class of every mail-layer error; carries a category, a message and advice."""
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smtp_desktop.mail.certificates import CertificateInfo
-from smtp_desktop.mail.errors import Category
+from smtp_desktop.mail.errors import Category, title_of
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,17 @@ class Outcome:
     probe: ProbeInfo | None = None
     delivered_to: str | None = None  # "local-outbox" when the embedded outbox took the mail
 
+    @property
+    def title(self) -> str:
+        """The failure's human title ("Login refused"); empty when the attempt worked."""
+        return "" if self.ok else title_of(self.category)
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; probes add capabilities, auth_mechanisms, login, tls, certificate."""
         data: dict[str, Any] = {
             "ok": self.ok,
             "category": self.category.value if self.category else None,
+            "title": None if self.ok else title_of(self.category),
             "message": self.message,
             "advice": self.advice,
             "elapsed_ms": self.elapsed_ms,

@@ -43,7 +43,8 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("smtp-desktop")
-    app.setApplicationDisplayName("SMTP Configuration")
+    # No display name: Qt appends one to every window title that does not end in it, which read
+    # "SMTP Configuration* — SMTP Configuration" while there were unsaved changes.
     app.setDesktopFileName("smtp-desktop")
     app.setWindowIcon(app_icon())
     apply_color_scheme(app)
@@ -83,16 +84,19 @@ def light_palette() -> QPalette:
 
 def dark_palette() -> QPalette:
     palette = QPalette()
-    window, base, text = QColor(37, 39, 43), QColor(27, 29, 32), QColor(230, 230, 230)
+    # Fields (and Fusion's radio and check indicators, filled with Base) are lighter than the
+    # window, so they stand out on it; darker ones left the indicators nearly invisible.
+    window, base, text = QColor(37, 39, 43), QColor(58, 61, 67), QColor(230, 230, 230)
     roles = {
         QPalette.ColorRole.Window: window, QPalette.ColorRole.WindowText: text,
-        QPalette.ColorRole.Base: base, QPalette.ColorRole.AlternateBase: window,
+        QPalette.ColorRole.Base: base, QPalette.ColorRole.AlternateBase: QColor(50, 53, 58),
         QPalette.ColorRole.Text: text, QPalette.ColorRole.Button: QColor(50, 53, 58),
         QPalette.ColorRole.ButtonText: text, QPalette.ColorRole.ToolTipBase: base,
         QPalette.ColorRole.ToolTipText: text, QPalette.ColorRole.Highlight: QColor(66, 133, 244),
         QPalette.ColorRole.HighlightedText: QColor(255, 255, 255),
         QPalette.ColorRole.Link: QColor(138, 180, 248),
-        QPalette.ColorRole.PlaceholderText: QColor(150, 150, 150),
+        QPalette.ColorRole.PlaceholderText: QColor(165, 165, 165),
+        QPalette.ColorRole.Mid: QColor(120, 124, 130), QPalette.ColorRole.Dark: QColor(20, 21, 24),
     }
     for role, colour in roles.items():
         palette.setColor(role, colour)

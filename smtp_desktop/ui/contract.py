@@ -5,7 +5,7 @@ OBJECT_NAMES: tuple[str, ...] = (
     "smtpEnabledToggle", "smtpOffNote", "serviceTestsigmaRadio", "serviceOwnRadio",
     "defaultServiceLabel", "hostEdit", "portSpin", "usernameEdit", "passwordEdit",
     "forgetPasswordButton", "keysTable", "addKeyButton", "removeKeyButton", "saveButton",
-    "revertButton", "helpPane", "statusLabel",
+    "revertButton", "helpPane", "statusLabel", "ownServerBox",
     # field messages and notices
     "hostError", "portError", "usernameError", "keysError", "passwordNote", "keyringWarning",
     "showPasswordButton", "loadNotice", "environmentWarning",

@@ -76,9 +76,9 @@ class KeysEditor(QWidget):
 
         self.add_button = QPushButton("&Add key")
         self.add_button.setObjectName("addKeyButton")
-        self.remove_button = QPushButton("&Remove key")
+        self.remove_button = QPushButton("Re&move key")
         self.remove_button.setObjectName("removeKeyButton")
-        self.paste_button = QPushButton("Paste &keys")
+        self.paste_button = QPushButton("Paste ke&ys")
         self.paste_button.setObjectName("pasteKeysButton")
         self.paste_button.setToolTip("Add or update rows from the clipboard: "
                                      "{ key: value, ... }, JSON, or key=value lines.")

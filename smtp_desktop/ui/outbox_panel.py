@@ -1,9 +1,8 @@
-"""The Outbox and History tabs: what the local outbox received, and the last tests run.
+"""The Outbox tab: what the local outbox received.
 
-Both read through plain-Python services (`Outbox`, `HistoryLog`); nothing here touches files.
-They load lazily, when first shown: the panels get the services through functions that the
-window calls on first use, so neither the services' modules, the email parser nor the files
-are on the start-up path.
+It reads through the plain-Python `Outbox`; nothing here touches files. It loads lazily, when
+first shown: the panel gets the service through a function that the window calls on first use,
+so neither its module, the email parser nor the files are on the start-up path.
 """
 
 from __future__ import annotations
@@ -14,55 +13,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from smtp_desktop.ui.tables import ID_ROLE, fit_columns, order_columns
+from smtp_desktop.ui.tables import item as _item
+from smtp_desktop.ui.tables import table as _table
+
 if TYPE_CHECKING:
-    from smtp_desktop.history import HistoryLog
     from smtp_desktop.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-ID_ROLE = Qt.ItemDataRole.UserRole + 1
 HEADER_SHOWN = 2_000  # characters of one header value shown (a To: of 20,000 addresses)
 BODY_SHOWN = 100_000  # characters of the body shown
 CELL_SHOWN = 200  # characters of a list cell
 PAGE_ROWS_MEASURED = 30  # rows measured to size the columns
-
-
-def _table(name: str, headers: list[str]) -> tuple[QTableView, QStandardItemModel]:
-    model = QStandardItemModel(0, len(headers))
-    model.setHorizontalHeaderLabels(headers)
-    view = QTableView()
-    view.setObjectName(name)
-    view.setModel(model)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.verticalHeader().setVisible(False)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.setWordWrap(False)
-    return view, model
-
-
-def _item(text: str, message_id: str | None = None) -> QStandardItem:
-    item = QStandardItem(text)
-    item.setToolTip(text)
-    if message_id is not None:
-        item.setData(message_id, ID_ROLE)
-    return item
+# The Outbox's visible column order: what a reader scans first (model columns stay as they are:
+# date, from, to, subject).
+VISUAL_ORDER = [3, 1, 0, 2]
 
 
 class OutboxPanel(QWidget):
@@ -98,20 +74,21 @@ class OutboxPanel(QWidget):
         self.view.setAccessibleName("Outbox messages")
         # Column widths from the first rows only: measuring every row costs a stall per page.
         self.view.horizontalHeader().setResizeContentsPrecision(PAGE_ROWS_MEASURED)
+        order_columns(self.view, VISUAL_ORDER)
         self.message_view = QPlainTextEdit()
         self.message_view.setObjectName("outboxMessageView")
         self.message_view.setAccessibleName("Selected message")
         self.message_view.setReadOnly(True)
         self.message_view.setPlaceholderText("Select a message to read it.")
-        self.refresh_button = QPushButton("Re&fresh")
+        self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setObjectName("outboxRefreshButton")
-        self.more_button = QPushButton("&More")
+        self.more_button = QPushButton("More")
         self.more_button.setObjectName("outboxMoreButton")
         self.more_button.setToolTip(f"Show the next {self.PAGE_SIZE} older messages")
         self.more_button.setEnabled(False)
         self.delete_button = QPushButton("&Delete")
         self.delete_button.setObjectName("outboxDeleteButton")
-        self.save_button = QPushButton("Save as .&eml…")
+        self.save_button = QPushButton("Save as .eml…")
         self.save_button.setObjectName("outboxSaveButton")
 
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -162,8 +139,8 @@ class OutboxPanel(QWidget):
         if before is None:
             self.model.removeRows(0, self.model.rowCount())
         for message in messages:
-            date = message.date[:16].replace("T", " ")
-            self.model.appendRow([_item(date, message.id), _item(_short(message.sender)),
+            self.model.appendRow([_item(short_time(message.date), message.id, message.date),
+                                  _item(_short(message.sender)),
                                   _item(_short(", ".join(message.recipients))),
                                   _item(_short(message.subject))])
         if messages:
@@ -171,7 +148,7 @@ class OutboxPanel(QWidget):
         self.more_button.setEnabled(len(messages) == self.PAGE_SIZE)
         if before is None:
             self.loaded = True
-            self.view.resizeColumnsToContents()
+            fit_columns(self.view)
             selected, self._keep_selected = self._keep_selected, None
             for row in range(self.model.rowCount()):
                 if self.model.item(row, 0).data(ID_ROLE) == selected:
@@ -316,35 +293,15 @@ def _cut(text: str, limit: int) -> str:
     return f"{text[:limit]}… ({len(text) - limit:,} more characters: Save as .eml for all)"
 
 
-class HistoryPanel(QWidget):
-    """`historyView`: the last test sends and probes, newest first."""
+def short_time(iso: str) -> str:
+    """`iso` (ISO 8601) in local time, short: "14:05" today, else "2026-12-01 14:05"."""
+    import datetime as dt
 
-    HEADERS = ("Time (UTC)", "Test", "Service", "Server", "Recipient", "Result", "ms")
-
-    def __init__(self, history: Callable[[], HistoryLog], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._history = history
-        self.loaded = False
-        self.view, self.model = _table("historyView", list(self.HEADERS))
-        self.view.setAccessibleName("Test history")
-        layout = QVBoxLayout(self)
-        note = QLabel("The last 200 test sends and probes (never a password).")
-        note.setWordWrap(True)
-        layout.addWidget(note)
-        layout.addWidget(self.view, 1)
-
-    def refresh(self) -> None:
-        try:
-            records = self._history().records()
-        except OSError as exc:
-            log.warning("history unreadable: %s", exc)
-            return
-        self.loaded = True
-        self.model.removeRows(0, self.model.rowCount())
-        for record in reversed(records):
-            result = "ok" if record.ok else (record.category or "failed")
-            self.model.appendRow([
-                _item(record.time.replace("T", " ").removesuffix("Z")), _item(record.kind),
-                _item(record.service), _item(record.server), _item(record.recipient or ""),
-                _item(result), _item(f"{record.elapsed_ms:.0f}")])
-        self.view.resizeColumnsToContents()
+    try:
+        moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso[:16].replace("T", " ")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
+    today = dt.datetime.now(moment.tzinfo).date()
+    return moment.strftime("%H:%M" if moment.date() == today else "%Y-%m-%d %H:%M")

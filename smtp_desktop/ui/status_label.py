@@ -40,6 +40,8 @@ class StatusLabel(QLabel):
         return self.fontMetrics().height() + margins.top() + margins.bottom() + 2 * self.margin()
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        if not self.text():
+            return  # nothing to draw (and the style's enums stay unloaded until there is)
         area = self.contentsRect()
         one_line = " ".join(self.text().split())
         shown = self.fontMetrics().elidedText(one_line, Qt.TextElideMode.ElideRight,

@@ -17,7 +17,7 @@ WARNING: Tint = ("#b00020", "#ff8a80")  # SMTP off, no secure keyring
 DANGER: Tint = ("#8b0000", "#ff8a80")  # a setting that would leak the password (bold)
 CAUTION: Tint = ("#7a4b00", "#ffcc80")  # a setting that is probably a mistake
 NOTICE: Tint = ("#8a5300", "#ffcc80")  # a provider's note about its login
-SUCCESS: Tint = ("#1b7f3b", "#81c995")  # a check that worked
+SUCCESS: Tint = ("#166b31", "#81c995")  # a check that worked
 
 
 def is_dark(palette: QPalette) -> bool:
@@ -38,3 +38,35 @@ def apply_tint(widget: QWidget, tint: Tint, bold: bool = False, *, dark: bool) -
     font = widget.font()
     font.setBold(bold)
     widget.setFont(font)
+
+
+def track(widget: QWidget, colours: Tint, bold: bool = False) -> None:
+    """Colour `widget`'s text now, and again whenever the palette switches (`retint`)."""
+    # A Python attribute, not a Qt property: a QVariant list would load QByteArray's enums at
+    # start-up. The widgets tracked are all held by their panels, so their wrappers live on.
+    widget._smtp_tint = (colours, bold)  # type: ignore[attr-defined]
+    apply_tint(widget, colours, bold, dark=is_dark(widget.palette()))
+
+
+def retint(root: QWidget) -> None:
+    """Re-apply every tracked colour under `root` for its current palette (light or dark)."""
+    dark = is_dark(root.palette())
+    for widget in root.findChildren(QWidget):
+        value = getattr(widget, "_smtp_tint", None)
+        if value is not None:
+            apply_tint(widget, value[0], value[1], dark=dark)
+
+
+def contrast(foreground: str | QColor, background: str | QColor) -> float:
+    """The WCAG 2 contrast ratio of two colours (1 to 21)."""
+
+    def luminance(colour: QColor) -> float:
+        def channel(value: float) -> float:
+            return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+        return (0.2126 * channel(colour.redF()) + 0.7152 * channel(colour.greenF())
+                + 0.0722 * channel(colour.blueF()))
+
+    lighter, darker = sorted((luminance(QColor(foreground)), luminance(QColor(background))),
+                             reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)

@@ -140,7 +140,7 @@ def test_is_loopback(host, expected):
      "Implicit TLS on 465, certificate trusted without verification for smtp.x (mail.smtp.ssl.trust)"
      ", password from the system keyring"),
     (_settings(25, {"mail.smtp.auth": "false", **NO_STARTTLS}, host="127.0.0.1"), False,
-     "No encryption on 25 to 127.0.0.1 (loopback), no login"),
+     "Not encrypted: port 25 on 127.0.0.1 (this computer), no login"),
     (_settings(465, AUTH | SSL | {"mail.smtp.ssl.trust": "*"}), False,
      "Implicit TLS on 465, certificate trusted without verification for smtp.example.com "
      "(mail.smtp.ssl.trust), password not stored in the system keyring"),
@@ -162,10 +162,10 @@ def test_is_loopback(host, expected):
      "STARTTLS on 587 if ::ffff:127.0.0.1 offers it (not required, so it may fall back to no "
      "encryption), certificate verified, password from the system keyring"),
     (_settings(25, AUTH | NO_STARTTLS), True,
-     "No encryption on 25 to smtp.example.com, password from the system keyring, never sent "
+     "Not encrypted: port 25 on smtp.example.com, password from the system keyring, never sent "
      "unencrypted: the login is refused, unless the server is on this computer"),
     (_settings(25, AUTH | NO_STARTTLS | ALLOW), True,
-     "No encryption on 25 to smtp.example.com, password from the system keyring, sent "
+     "Not encrypted: port 25 on smtp.example.com, password from the system keyring, sent "
      "unencrypted (smtp-desktop.allow-unencrypted-login)"),
     (_settings(587, AUTH | ALLOW), False,
      "STARTTLS on 587 if smtp.example.com offers it (not required, so it may fall back to no "

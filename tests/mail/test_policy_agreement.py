@@ -72,7 +72,7 @@ def test_the_summary_says_the_tls_mode_and_verification_the_transport_uses(setti
     elif opts.starttls:
         assert summary.startswith(f"STARTTLS on {port} if "), summary
     else:
-        assert summary.startswith(f"No encryption on {port} "), summary
+        assert summary.startswith(f"Not encrypted: port {port} "), summary
         assert "certificate" not in summary
         return
 

@@ -6,9 +6,10 @@ import pytest
 
 from smtp_desktop.config.model import Service, SmtpSettings
 from smtp_desktop.mail import ADVICE, Category, InvalidInputError, Outcome, failed_outcome
+from smtp_desktop.mail.errors import TITLES
 
 SEND_KEYS = {"ok", "category", "message", "advice", "elapsed_ms", "server", "security",
-             "unused_keys", "transcript"}
+             "unused_keys", "transcript", "title"}
 
 
 @pytest.mark.parametrize("category", [Category.KEYRING, Category.NOT_PROVISIONED,
@@ -20,6 +21,7 @@ def test_failed_outcome_defaults_from_the_table(category):
     assert outcome.category is category
     assert (outcome.message, outcome.advice) == ADVICE[category]
     assert outcome.to_json()["category"] == category.value
+    assert outcome.to_json()["title"] == TITLES[category]  # issue 15: a human title beside it
     assert set(outcome.to_json()) == SEND_KEYS
 
 

@@ -9,7 +9,7 @@ from support.smtp_servers import PASSWORD, USERNAME
 from smtp_desktop.mail import Category, probe
 
 PROBE_KEYS = {"ok", "category", "message", "advice", "elapsed_ms", "server", "security",
-              "unused_keys", "transcript", "capabilities", "auth_mechanisms", "login", "tls",
+              "unused_keys", "transcript", "title", "capabilities", "auth_mechanisms", "login", "tls",
               "certificate"}
 
 

@@ -29,3 +29,12 @@ def load_into(window: QWidget, settings: SmtpSettings, password: str | None = No
     child(window, QTableView, "keysTable").model().set_keys(settings.keys)
     if password is not None:
         child(window, QLineEdit, "passwordEdit").setText(password)
+
+
+def leave(field: QWidget) -> None:
+    """Move the keyboard focus out of `field`, as Tab or a click elsewhere does."""
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtGui import QFocusEvent
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.sendEvent(field, QFocusEvent(QEvent.Type.FocusOut, Qt.FocusReason.TabFocusReason))

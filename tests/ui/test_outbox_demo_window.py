@@ -103,8 +103,14 @@ def test_history_tab_lists_tests_newest_first_without_the_password(demo, qtbot):
     view = child(window, QTableView, "historyView")
     model = view.model()
     assert model.rowCount() == 2
-    results = [model.index(row, 5).data() for row in range(2)]
-    assert results == ["auth", "ok"]
+    from smtp_desktop.ui.history_panel import CATEGORY_ROLE
+
+    results = [model.index(row, 5).data(CATEGORY_ROLE) for row in range(2)]
+    assert results == ["auth", ""]
+    assert model.index(0, 5).data() == "✖ Login refused"  # the title, not the slug (issue 15)
+    assert model.index(0, 5).data(Qt.ItemDataRole.ForegroundRole) is not None  # coloured
+    # The typed password made the second test one of unsaved settings; the first was saved.
+    assert [model.index(row, 7).data() for row in range(2)] == ["unsaved", "saved"]
     assert model.index(0, 1).data() == "send-test"
     history_text = (session.config.paths.data_dir / "history.jsonl").read_text()
     assert "wrong-password" not in history_text

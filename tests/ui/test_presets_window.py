@@ -202,6 +202,7 @@ def test_warnings_stay_readable_when_the_palette_switches_to_dark_and_back(
     model = child(window, QTableView, "keysTable").model()
     model.setData(model.index(1, 1), "false")  # the password would go out unencrypted
     host_error = child(window, QLabel, "hostError")
+    host_error.reveal()  # as leaving the field does
     warning = child(window, QLabel, "consistencyWarning")
     assert host_error.isVisible() and warning.isVisible()
     assert text_colour(host_error) == tint.ERROR[0]

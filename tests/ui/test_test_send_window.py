@@ -86,10 +86,11 @@ def test_wrong_password_shows_the_auth_category_and_points_at_the_help(window, q
     with qtbot.waitSignal(window.check_finished, timeout=GENEROUS_MS):
         click(qtbot, window, "sendTestButton")
     result = child(window, QTextBrowser, "testResultView")
-    assert "auth" in result.toPlainText()
+    assert result.toPlainText().startswith("✖ Login refused")  # a title, not a slug (issue 15)
+    assert result.property("category") == "auth"  # the slug, for scripts
     assert "app password" in result.toPlainText().lower()
     assert "help:app-password" in result.toHtml()
-    assert "auth" in child(window, QLabel, "statusLabel").text()
+    assert child(window, QLabel, "statusLabel").text().startswith("Login refused")
 
 
 def test_cancel_against_a_silent_server_ends_the_attempt_long_before_its_timeout(
