@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from smtp_desktop.config.edit_session import EditSession, PasswordState
 from smtp_desktop.config.errors import ConfigError, InvalidSettingsError, SettingsChangedError
-from smtp_desktop.config.model import Service, SmtpSettings
+from smtp_desktop.config.model import SmtpSettings
 from smtp_desktop.config.service import ConfigService, DefaultServiceStatus, SaveResult
 from smtp_desktop.config.validation import validate
 from smtp_desktop.ui import tint
@@ -270,19 +270,7 @@ class SettingsWindow(QMainWindow):
         self._buttons.save_button.setEnabled(session.can_save and not self._saving)
         self._buttons.revert_button.setEnabled(session.dirty and not self._saving)
         self._test.render(enabled, busy)
-        self._update_unencrypted_login_warning(draft)
-
-    def _update_unencrypted_login_warning(self, settings: SmtpSettings) -> None:
-        """Shown while the settings in use allow a login over an unencrypted connection."""
-        from smtp_desktop.config.policy import connection_policy
-
-        used = None
-        if settings.enabled and settings.service is Service.OWN:
-            used = settings
-        elif settings.enabled and self._default_service and self._default_service.service:
-            used = self._default_service.service.as_settings()
-        self._notices.unencrypted_login_warning.setVisible(
-            used is not None and connection_policy(used).allow_unencrypted_login)
+        self._notices.render_unencrypted_login(draft, self._default_service)
 
     def _refresh_default_service(self) -> None:
         status = self._config.default_service()
@@ -581,28 +569,14 @@ class SettingsWindow(QMainWindow):
         """Ask Save / Discard / Cancel about unsaved changes; True when the window may close."""
         from PySide6.QtWidgets import QMessageBox
 
-        QTimer.singleShot(0, _give_discard_a_mnemonic)
-        answer = QMessageBox.question(
-            self, "Unsaved changes", "Save the changes to the SMTP configuration?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save)
+        from smtp_desktop.ui.close_question import ask_to_save
+
+        answer = ask_to_save(self)
         if self._closing_without_asking:  # a stop signal came while the question was open
             return True
         if answer == QMessageBox.StandardButton.Cancel:
             return False
         return answer != QMessageBox.StandardButton.Save or self.save()
-
-
-def _give_discard_a_mnemonic() -> None:
-    """The close question's Discard button gets Alt+D (Qt's standard text has none)."""
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    box = QApplication.activeModalWidget()
-    if isinstance(box, QMessageBox):
-        button = box.button(QMessageBox.StandardButton.Discard)
-        if button is not None:
-            button.setText("&Discard")
 
 
 def _warm_up_transport() -> list[str]:

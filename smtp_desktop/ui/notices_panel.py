@@ -3,10 +3,17 @@ banner) and warnings about the environment. One more warning is one more `add_wa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from smtp_desktop.config.model import Service
 from smtp_desktop.ui import tint
+
+if TYPE_CHECKING:
+    from smtp_desktop.config.model import SmtpSettings
+    from smtp_desktop.config.service import DefaultServiceStatus
 
 # (light, dark) styles of the notice box; a style sheet is set only once a notice shows, since
 # each one costs start-up time (see ui.tint).
@@ -61,3 +68,17 @@ class NoticesPanel(QWidget):
         if event.type() == QEvent.Type.PaletteChange and self.load_notice.styleSheet():
             self._style_notice()
         super().changeEvent(event)
+
+    def render_unencrypted_login(self, draft: SmtpSettings,
+                                 default_service: DefaultServiceStatus | None) -> None:
+        """Show `unencryptedLoginWarning` while the settings in use (the draft's own server,
+        or the provisioned default service) allow a login over an unencrypted connection."""
+        from smtp_desktop.config.policy import connection_policy
+
+        used = None
+        if draft.enabled and draft.service is Service.OWN:
+            used = draft
+        elif draft.enabled and default_service is not None and default_service.service:
+            used = default_service.service.as_settings()
+        self.unencrypted_login_warning.setVisible(
+            used is not None and connection_policy(used).allow_unencrypted_login)

@@ -299,7 +299,7 @@ def test_a_blocking_keyring_never_blocks_the_window(qtbot, app_paths, memory_key
 
 
 def test_the_close_question_gives_discard_a_mnemonic(window):
-    from smtp_desktop.ui.main_window import _give_discard_a_mnemonic
+    from smtp_desktop.ui.close_question import _give_discard_a_mnemonic
 
     box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes", "Save?",
                       QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
