@@ -420,6 +420,8 @@ class FaultRules:
     def decide(self, stage: Stage, decided: MutableMapping[int, bool],
                recipients: Sequence[str] = ()) -> FaultProfile | None:
         """The profile to play at `stage`, or None to answer normally."""
+        if not self._armed:  # the usual case, and on every command: no lock needed to see it
+            return None
         with self._lock:
             for armed in self._armed:
                 if armed.rule.profile.stage is stage and armed.fires(decided, recipients):

@@ -294,7 +294,15 @@ def _smtp_class() -> type:
             # hang-after-greeting: greet, then read nothing and answer nothing until the client
             # closes (eof_received cancels this task) or the idle timeout closes the connection.
             await self.push(f"220 {self.hostname} {self.__ident__}")
-            await asyncio.get_running_loop().create_future()
+            await self._ignore_input()
+
+        async def _ignore_input(self) -> None:
+            """Read and drop whatever the client sends, answering nothing, without resetting the
+            idle timer: its 421 then reaches the client (unread input would turn the close into
+            a reset). Returns when the client closes; the idle timeout cancels it."""
+            while await self._reader.read(CHUNK):
+                pass
+            await asyncio.get_running_loop().create_future()  # cancelled by connection_lost
 
         def connection_lost(self, error: Exception | None) -> None:
             if self._refused:
@@ -479,7 +487,7 @@ def _smtp_class() -> type:
             self._set_post_data_state()
             if fault.action is Action.HANG:
                 # Silence after the final dot: until the client closes or the idle timeout.
-                await asyncio.get_running_loop().create_future()
+                await self._ignore_input()
             await self.push(self.fault_reply(fault))
 
         def _envelope_fields(self) -> dict[str, Any]:
