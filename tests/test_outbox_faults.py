@@ -4,10 +4,12 @@ profile ends in the category the issue's table names; plus the triggers."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import smtplib
 import threading
 
 import pytest
+from support.smtp_servers import password_forms
 
 from smtp_desktop.checks import CheckKind, CheckRequest, run_check
 from smtp_desktop.config.model import Service, SmtpSettings
@@ -307,3 +309,21 @@ def test_service_unavailable_does_not_count_as_an_open_connection(outbox):
                 smtplib.SMTP(server.host, server.port, timeout=10)
             assert refused.value.smtp_code == 421
         assert _send(server) == 250
+
+
+@pytest.mark.parametrize(("mechanism", "initial"), [("PLAIN", True), ("PLAIN", False),
+                                                   ("LOGIN", False)])
+def test_credentials_read_by_an_auth_profile_are_never_logged(outbox, caplog, mechanism, initial):
+    caplog.set_level(logging.DEBUG)
+    with OutboxServer(outbox, faults=_rules("gmail-app-password-required")) as server, \
+            smtplib.SMTP(server.host, server.port, timeout=10) as client:
+        client.ehlo()
+        method = {"PLAIN": client.auth_plain, "LOGIN": client.auth_login}[mechanism]
+        client.user, client.password = USER, PASSWORD
+        with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+            client.auth(mechanism, method, initial_response_ok=initial)
+        assert refused.value.smtp_code == 534
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "fault gmail-app-password-required at auth" in logged
+    for form in password_forms(USER, PASSWORD):
+        assert form not in logged
