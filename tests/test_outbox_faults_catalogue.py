@@ -182,3 +182,43 @@ def test_a_bad_fault_rule_is_a_usage_error(rule, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert "listening" not in result.stdout
+
+
+def test_send_test_json_against_outbox_serve_fault(tmp_path, capsys, monkeypatch):
+    """The whole way round, as a QA person does it: `outbox serve --fault ...` and the CLI's
+    `send-test --json` with a password piped in; one JSON value, exit 1, the provider's fix."""
+    import io
+
+    from smtp_desktop.app import main
+
+    serve_paths = AppPaths(tmp_path / "serve-config", tmp_path / "serve-data")
+    args = build_parser().parse_args(["outbox", "serve", "--port", "0",
+                                      "--fault", "m365-smtp-auth-disabled"])
+    stop, events = threading.Event(), queue.Queue()
+    thread = threading.Thread(target=lambda: events.put(("exited", cli_outbox.run(
+        args, serve_paths, stop=stop, on_ready=lambda s: events.put(("ready", s))))))
+    thread.start()
+    try:
+        kind, server = events.get(timeout=WAIT)
+        assert kind == "ready"
+        settings = {"version": 1, "enabled": True, "service": "own",
+                    "own": {"host": server.host, "port": server.port,
+                            "username": "qa@contoso.test",
+                            "keys": {"mail.smtp.auth": "true"}}}
+        (tmp_path / "in.json").write_text(json.dumps(settings))
+        base = ["--config-dir", str(tmp_path / "config"), "--data-dir", str(tmp_path / "data")]
+        assert main([*base, "import", str(tmp_path / "in.json")]) == 0
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "stdin", io.StringIO("app-secret-9\n"))
+        code = main([*base, "send-test", "--to", "friend@example.test", "--password-stdin",
+                     "--json"])
+        out = capsys.readouterr().out
+    finally:
+        stop.set()
+        thread.join(WAIT)
+    document = json.loads(out)
+    assert code == 1
+    assert (document["ok"], document["category"]) == (False, "auth")
+    assert "5.7.139" in document["message"]
+    assert "tenant administrator must allow SMTP AUTH" in document["advice"]
+    assert "app-secret-9" not in out
