@@ -2,6 +2,7 @@
 
     outbox serve [--port N] [--host H] [--auth USER:PASSWORD | --auth-file PATH] [--allow-remote]
                  [--max-message-size N] [--max-line-length N] [--max-recipients N] ...
+                 [--fault PROFILE[:TRIGGER]]...
     outbox list [--json] [--limit N] [--before ID] [--offset N] [--search TEXT]
     outbox clear [--json]
     history [--json]
@@ -70,6 +71,12 @@ def add_subcommands(sub: Any) -> None:
         serve.add_argument(limit.flag, dest=limit.name, type=_limit_type(limit), default=None,
                            metavar="N", help=f"default {limit.default:g}{_UNITS[limit.kind]}, or "
                                              f"as in outbox.json; past it: {limit.past_it}")
+    serve.add_argument("--fault", dest="faults", action="append", type=_fault_rule, default=[],
+                       metavar="PROFILE[:TRIGGER]",
+                       help="answer like a real provider failing (see README 'Fault profiles'); "
+                            "TRIGGER is always (default), next=N, rcpt=REGEX (RCPT and DATA "
+                            "profiles) or p=0.25[,seed=42]; repeatable, the first matching rule "
+                            "wins")
 
     listing = actions.add_parser("list", help="list the stored messages, newest first")
     listing.add_argument("--json", action="store_true",
@@ -113,6 +120,15 @@ def _limit_type(limit: Any) -> Callable[[str], int | float]:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
+
+
+def _fault_rule(text: str) -> Any:
+    from smtp_desktop.outbox.faults import parse_rule
+
+    try:
+        return parse_rule(text)
+    except OutboxConfigError as exc:  # FaultRuleError, or a broken faults.json
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _count(minimum: int) -> Callable[[str], int]:
@@ -166,7 +182,8 @@ def _serve(args: argparse.Namespace, paths: AppPaths, stop: threading.Event | No
         limits = with_overrides(load_limits(paths.config_dir),
                                 {limit.name: getattr(args, limit.name, None) for limit in LIMITS})
         server = OutboxServer(Outbox(folder), host=args.host, port=args.port, auth=auth,
-                              allow_remote=args.allow_remote, limits=limits)
+                              allow_remote=args.allow_remote, limits=limits,
+                              faults=getattr(args, "faults", ()))
     except (RemoteHostError, OutboxConfigError, ValueError) as exc:
         return report(False, ExitCode.INVALID, str(exc))
     stop = stop or threading.Event()
@@ -187,6 +204,11 @@ def _serve(args: argparse.Namespace, paths: AppPaths, stop: threading.Event | No
             print("Limits (flags, else outbox.json, else the defaults):", file=sys.stderr)
             for line in describe(limits):
                 print(f"  {line}", file=sys.stderr)
+            if server.fault_rules:
+                print("Fault rules (the first that matches wins):", file=sys.stderr)
+                for rule in server.fault_rules:
+                    print(f"  {escape(rule.text)}: {rule.profile.stage.value}, "
+                          f"{rule.profile.action.value}", file=sys.stderr)
             print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
             if on_ready is not None:
                 on_ready(server)

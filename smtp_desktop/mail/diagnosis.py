@@ -324,6 +324,76 @@ def certificate_failure(ctx: Context, verify_code: int | None, verify_message: s
 # ---------------------------------------------------------------- replies
 
 
+@dataclass(frozen=True)
+class KnownReply:
+    """A provider's reply recognized by its text, whoever sends it (a real server or a fault
+    profile of the local outbox): `pattern` is searched, ignoring case, in "code text"."""
+
+    pattern: re.Pattern[str]
+    category: Category
+    what: str  # the message, followed by ": <the reply>."
+    advice: str
+    phases: frozenset[str] = frozenset()  # empty: any phase
+
+
+def _known(pattern: str, category: Category, what: str, advice: str, *phases: str) -> KnownReply:
+    return KnownReply(re.compile(pattern, re.IGNORECASE), category, what, advice, frozenset(phases))
+
+
+# Checked in order before the generic rules of reply_failure; the first that matches wins.
+KNOWN_REPLIES: tuple[KnownReply, ...] = (
+    _known(r"\b5\.7\.139\b.*security defaults", Category.AUTH,
+           "Microsoft 365 blocks this login through the tenant's security defaults",
+           "The tenant administrator must turn off security defaults (or exclude this account "
+           "with Conditional Access) and allow SMTP AUTH for the mailbox, or sign in with OAuth2 "
+           "instead of a password.", "auth"),
+    _known(r"\b5\.7\.139\b|smtpclientauthentication is disabled", Category.AUTH,
+           "Microsoft 365 has SMTP AUTH turned off for this mailbox or tenant",
+           "The tenant administrator must allow SMTP AUTH (Authenticated SMTP) for this mailbox "
+           "in the Microsoft 365 admin center (Set-CASMailbox -SmtpClientAuthenticationDisabled "
+           "$false), or sign in with OAuth2 instead of a password.", "auth"),
+    _known(r"\b5\.7\.30\b|basic authentication is not supported", Category.AUTH,
+           "The provider no longer accepts passwords (Basic authentication) for sending",
+           "Sign in with OAuth2 (Modern Auth), or send through a service that accepts an app "
+           "password or API key."),
+    _known(r"\b5\.7\.9\b|application-specific password", Category.AUTH,
+           "The server requires an app password for this account",
+           "Use an app password or OAuth2: turn on 2-Step Verification for the account, create an "
+           f"app password and enter it instead of your normal password ({APP_PASSWORD_HELP}), or "
+           "sign in with OAuth2.", "auth"),
+    _known(r"\b5\.7\.4\b|unrecognized authentication type", Category.AUTH,
+           "The server does not accept this login mechanism",
+           "Allow a mechanism the server offers in mail.smtp.auth.mechanisms (e.g. LOGIN or "
+           "PLAIN) or remove the key; a provider that only takes OAuth2 (XOAUTH2) needs an "
+           "OAuth2 sign-in.", "auth"),
+    _known(r"^4\d\d\b.*grey ?list|^4\d\d\b.*gray ?list", Category.UNAVAILABLE,
+           "The server is greylisting (turning away a first attempt on purpose)",
+           "Try again in a few minutes; the next attempt from the same address is usually "
+           "accepted (mail servers retry on their own)."),
+    _known(r"^4\d\d\b.*(unusual rate|rate limit|too many messages|sending limit)",
+           Category.UNAVAILABLE, "The provider is limiting how much mail you send",
+           "Wait before sending again (often an hour, sometimes a day), send fewer messages at "
+           "once, and check the provider's sending limits."),
+    _known(r"^5\d\d\b.*(\b5\.1\.1\b|does not exist|user unknown|no such user)",
+           Category.RECIPIENT_REJECTED, "The recipient's mailbox does not exist",
+           "Check the recipient address for typos; the mailbox may also have been deleted.",
+           "rcpt"),
+    _known(r"^5\d\d\b.*(\b5\.3\.4\b|size limit|message too big|exceeds? .*size)",
+           Category.REJECTED, "The message is larger than the server accepts",
+           "Send a smaller message: fewer or smaller attachments, or a link to a shared file "
+           "instead (many providers stop at 20 to 35 MB).", "mail", "message"),
+)
+
+
+def known_reply(phase: str, code: int, text: str) -> KnownReply | None:
+    """The first of KNOWN_REPLIES matching this reply during `phase`, or None."""
+    reply = _reply(code, text)
+    for known in KNOWN_REPLIES:
+        if (not known.phases or phase in known.phases) and known.pattern.search(reply):
+            return known
+    return None
+
+
 _SENDER_CLUES = ("send as", "sendas", "send mail as", "sender identity", "verified sender",
                  "not owned", "sender address rejected", "from address", "not permitted to send",
                  "not authorized to send", "unauthenticated sender", "sender not allowed",
@@ -344,6 +414,9 @@ def reply_failure(ctx: Context, phase: str, code: int, text: str) -> SessionErro
         return failure(Category.TLS, f"The server requires encryption for this: {reply}.",
                        "Turn on STARTTLS (mail.smtp.starttls.enable = true) or SSL "
                        "(mail.smtp.ssl.enable = true with port 465).")
+    known = known_reply(phase, code, text)
+    if known is not None:
+        return failure(known.category, f"{known.what}: {reply}.", known.advice)
     if phase == "auth":
         return _auth_reply(code, reply, lowered)
     if code == 530 or "authentication required" in lowered:
@@ -363,10 +436,12 @@ def reply_failure(ctx: Context, phase: str, code: int, text: str) -> SessionErro
     if 500 <= code < 600:
         if phase == "mail" or (phase in ("rcpt", "data", "message")
                                and any(clue in lowered for clue in _SENDER_CLUES)):
+            send_as = ", or ask the administrator for permission to send as it" \
+                if "send as" in lowered else ""
             return failure(Category.SENDER_REJECTED,
                            f"The server does not accept this sender: {reply}.",
                            "Use the account's own address (or a sender verified with the "
-                           "provider) in mail.from and mail.smtp.from.")
+                           f"provider) in mail.from and mail.smtp.from{send_as}.")
         if phase == "rcpt":
             return failure(Category.RECIPIENT_REJECTED,
                            f"The server rejected the recipient: {reply}.",

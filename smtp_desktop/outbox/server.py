@@ -11,7 +11,9 @@ What it adds to aiosmtpd (the replies are Postfix's):
   bytes (oldest pruned first);
 - failed logins answered one second later each time, and the connection closed (421 4.7.0)
   after the third;
-- an envelope (sender, recipients, arrival, client, login) stored apart from the content.
+- an envelope (sender, recipients, arrival, client, login) stored apart from the content;
+- fault profiles (faults.py): at the stage a rule names, the answer a real provider gives, a
+  hang or a dropped connection, replaceable while running (`set_fault_rules`).
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from smtp_desktop.config.consistency import is_loopback
 from smtp_desktop.outbox.errors import OutboxConfigError, RemoteHostError, ServerStartError
+from smtp_desktop.outbox.faults import Action, FaultProfile, FaultRule, FaultRules, Stage
 from smtp_desktop.outbox.index import OutboxIndex
 from smtp_desktop.outbox.limits import OutboxLimits, consistency_problems
 from smtp_desktop.outbox.store import MessageWriter, Outbox, StoredMessage, create_blank
@@ -128,10 +132,13 @@ def _discard(blank: tuple[str, int]) -> None:
 class _Context:
     """What every connection of one server shares (used on the server's event-loop thread)."""
 
-    def __init__(self, outbox: Outbox, limits: OutboxLimits, auth_delay: float) -> None:
+    def __init__(self, outbox: Outbox, limits: OutboxLimits, auth_delay: float,
+                 faults: FaultRules, login_required: bool) -> None:
         self.outbox = outbox
         self.limits = limits
         self.auth_delay = auth_delay
+        self.faults = faults
+        self.login_required = login_required
         self.connections = 0
         self.per_client: Counter[str] = Counter()
         self._pending: list[StoredMessage] = []
@@ -244,6 +251,11 @@ def _smtp_class() -> type:
             self._refused = False
             self._auth_failures = 0
             self._in_auth = False
+            # Fault decisions (see FaultRules.decide) for this connection and its current message.
+            self._connection_faults: dict[int, bool] = {}
+            self._message_faults: dict[int, bool] = {}
+            self._hang_after_greeting = False
+            self._close_after_reply = False
 
         # ------------------------------------------------------------ connection
 
@@ -255,14 +267,42 @@ def _smtp_class() -> type:
                         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 client = client_key(transport.get_extra_info("peername"))
                 refusal = self._context.admit(client)
+                fault = None
+                if refusal is None:
+                    fault = self._context.faults.decide(Stage.GREETING, self._connection_faults)
+                    if fault is not None and fault.action is Action.REPLY_CLOSE:
+                        self._context.release(client)
+                        refusal = fault.wire
+                    elif fault is not None:  # Action.HANG
+                        self._hang_after_greeting = True
                 if refusal is not None:
-                    log.warning("Local outbox refused a connection from %s: %s", client, refusal)
+                    if fault is None:
+                        log.warning("Local outbox refused a connection from %s: %s", client, refusal)
+                    else:
+                        log.info("Local outbox fault %s: refused a connection", fault.id)
                     self._refused = True
                     transport.write(refusal.encode("ascii") + b"\r\n")  # type: ignore[attr-defined]
                     transport.close()
                     return
                 self._client = client
             super().connection_made(transport)
+
+        async def _handle_client(self) -> None:
+            if not self._hang_after_greeting:
+                await super()._handle_client()
+                return
+            # hang-after-greeting: greet, then read nothing and answer nothing until the client
+            # closes (eof_received cancels this task) or the idle timeout closes the connection.
+            await self.push(f"220 {self.hostname} {self.__ident__}")
+            await self._ignore_input()
+
+        async def _ignore_input(self) -> None:
+            """Read and drop whatever the client sends, answering nothing, without resetting the
+            idle timer: its 421 then reaches the client (unread input would turn the close into
+            a reset). Returns when the client closes; the idle timeout cancels it."""
+            while await self._reader.read(CHUNK):
+                pass
+            await asyncio.get_running_loop().create_future()  # cancelled by connection_lost
 
         def connection_lost(self, error: Exception | None) -> None:
             if self._refused:
@@ -285,6 +325,13 @@ def _smtp_class() -> type:
         # ------------------------------------------------------------ AUTH
 
         async def smtp_AUTH(self, arg: str) -> None:
+            session = self.session
+            if arg and session is not None and session.extended_smtp and not session.authenticated \
+                    and not self._auth_require_tls:
+                fault = self.fault_at(Stage.AUTH)
+                if fault is not None:
+                    await self._play_auth_fault(fault, arg)
+                    return
             self._in_auth = True
             try:
                 await super().smtp_AUTH(arg)
@@ -295,7 +342,69 @@ def _smtp_class() -> type:
             # A plain method returning the coroutine: no extra frame on every reply.
             if self._in_auth:
                 return self._push_in_auth(status)
+            if self._close_after_reply:
+                return self._push_and_close(status)
             return SMTP.push(self, status)
+
+        async def _push_and_close(self, status: Any) -> None:
+            self._close_after_reply = False
+            await SMTP.push(self, status)
+            if self.transport is not None:
+                self.transport.close()
+            await asyncio.get_running_loop().create_future()  # cancelled by connection_lost
+
+        # ------------------------------------------------------------ faults
+
+        def fault_at(self, stage: Stage) -> FaultProfile | None:
+            """The fault profile to play at `stage` of this connection or message, if any."""
+            if stage.per_message:
+                recipients = self.envelope.rcpt_tos
+                decided = self._message_faults
+            else:
+                recipients, decided = [], self._connection_faults
+            fault = self._context.faults.decide(stage, decided, recipients)
+            if fault is not None:
+                log.info("Local outbox fault %s at %s", fault.id, stage.value)
+            return fault
+
+        def fault_at_rcpt(self, address: str) -> FaultProfile | None:
+            fault = self._context.faults.decide(Stage.RCPT, self._message_faults, [address])
+            if fault is not None:
+                log.info("Local outbox fault %s at rcpt", fault.id)
+            return fault
+
+        def fault_reply(self, fault: FaultProfile) -> str:
+            """The fault's reply, to be answered (and the connection closed if it says so)."""
+            self._close_after_reply = fault.action is Action.REPLY_CLOSE
+            return fault.wire
+
+        def new_message(self) -> None:
+            """A MAIL command starts a message: RCPT and DATA faults decide afresh."""
+            self._message_faults = {}
+
+        @syntax("EHLO hostname")
+        async def smtp_EHLO(self, hostname: str) -> None:
+            # AUTH-stage profiles need a login to refuse: offer AUTH even without --auth.
+            context = self._context
+            if not context.login_required and self._tls_protocol is None:
+                self._auth_require_tls = not context.faults.has_stage(Stage.AUTH)
+            await super().smtp_EHLO(hostname)
+
+        async def _play_auth_fault(self, fault: FaultProfile, arg: str) -> None:
+            """Answer AUTH as the provider does: after the credentials, except for 504 (an
+            unknown mechanism is refused at once). The credentials are read, never kept."""
+            from aiosmtpd.smtp import MISSING
+
+            words = arg.split()
+            mechanism = words[0].upper()
+            if fault.code != 504 and mechanism in ("PLAIN", "LOGIN"):
+                if len(words) == 1 and await self.challenge_auth(
+                        "" if mechanism == "PLAIN" else self.AuthLoginUsernameChallenge) is MISSING:
+                    return
+                if mechanism == "LOGIN" and await self.challenge_auth(
+                        self.AuthLoginPasswordChallenge) is MISSING:
+                    return
+            await self.push(self.fault_reply(fault))
 
         async def _push_in_auth(self, status: Any) -> None:
             text = status.decode("ascii", "replace") if isinstance(status, bytes) else status
@@ -328,6 +437,10 @@ def _smtp_class() -> type:
                 await self.push("501 Syntax: DATA")
                 return
             context = self._context
+            fault = self.fault_at(Stage.DATA)
+            if fault is not None:
+                await self._play_data_fault(fault)
+                return
             if context.disk_low():
                 await self.push(REPLY_NO_SPACE)
                 return
@@ -361,6 +474,21 @@ def _smtp_class() -> type:
                     writer.abort()
             self._set_post_data_state()
             await self.push(reply)
+
+        async def _play_data_fault(self, fault: FaultProfile) -> None:
+            """DATA under a fault: nothing is stored whatever happens."""
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            if fault.action is Action.DROP:
+                await self._reader.read(CHUNK)
+                if self.transport is not None:
+                    self.transport.close()
+                await asyncio.get_running_loop().create_future()  # cancelled by connection_lost
+            await self._receive(None, fault.wire or fault.action.value)
+            self._set_post_data_state()
+            if fault.action is Action.HANG:
+                # Silence after the final dot: until the client closes or the idle timeout.
+                await self._ignore_input()
+            await self.push(self.fault_reply(fault))
 
         def _envelope_fields(self) -> dict[str, Any]:
             peer = self.session.peer
@@ -458,6 +586,10 @@ class _Handler:
         return [name for name in type(self).__dict__ if name.startswith("handle_")]
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        server.new_message()
+        fault = server.fault_at(Stage.MAIL)
+        if fault is not None:
+            return server.fault_reply(fault)
         # Checked here rather than with aiosmtpd's auth_required, which warns on every
         # connection without TLS; on loopback plain AUTH is what the demo mode wants.
         if self.require_login and not session.authenticated:
@@ -469,6 +601,9 @@ class _Handler:
         return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        fault = server.fault_at_rcpt(address)
+        if fault is not None:
+            return server.fault_reply(fault)
         if len(envelope.rcpt_tos) >= self.context.limits.max_recipients:
             return REPLY_TOO_MANY_RECIPIENTS
         envelope.rcpt_tos.append(address)
@@ -499,6 +634,17 @@ class _Authenticator:
         return AuthResult(success=True, auth_data=LoginPassword(auth_data.login, b""))
 
 
+class _AnyLogin:
+    """Without --auth the outbox needs no login; one offered for a fault profile's sake (and
+    not refused by it) is accepted as it is."""
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        login = auth_data.login if isinstance(auth_data, LoginPassword) else b""
+        return AuthResult(success=True, auth_data=LoginPassword(login, b""))
+
+
 class OutboxServer:
     """An SMTP server on this computer that stores every accepted message in `outbox`.
 
@@ -507,12 +653,15 @@ class OutboxServer:
     mail before a login with exactly those credentials; without it, anyone on this computer may
     send. A host other computers can reach is refused unless `allow_remote` is True. `limits`
     bound what it accepts (see `OutboxLimits`); `auth_delay` is the step by which each failed
-    login on a connection answers later. Use as a context manager, or call start() and stop().
+    login on a connection answers later. `faults` are the fault rules in force from the start
+    (see faults.py; `set_fault_rules` replaces them while running). Use as a context manager,
+    or call start() and stop().
     """
 
     def __init__(self, outbox: Outbox, host: str = "127.0.0.1", port: int = 0,
                  auth: tuple[str, str] | None = None, allow_remote: bool = False,
-                 limits: OutboxLimits | None = None, auth_delay: float = 1.0) -> None:
+                 limits: OutboxLimits | None = None, auth_delay: float = 1.0,
+                 faults: Iterable[FaultRule] = ()) -> None:
         if not allow_remote and not is_loopback(host):
             raise RemoteHostError(
                 f"Refusing to listen on {host!r}: the local outbox accepts mail without TLS and "
@@ -535,6 +684,10 @@ class OutboxServer:
         self._controller: Any = None
         self._context: _Context | None = None
         self._lock = threading.Lock()
+        self._fault_rules = tuple(faults)
+        # Empty until the server has started, so that aiosmtpd's own start-up probe connection
+        # neither counts for next=N nor draws from p='s random sequence.
+        self._faults = FaultRules()
 
     def __repr__(self) -> str:  # never shows the password
         login = f", user={self._auth[0]!r}" if self._auth else ""
@@ -553,6 +706,22 @@ class OutboxServer:
     def running(self) -> bool:
         return self._controller is not None
 
+    @property
+    def fault_rules(self) -> tuple[FaultRule, ...]:
+        """The fault rules in force (or to be, before start), first match first."""
+        with self._lock:
+            return self._fault_rules
+
+    def set_fault_rules(self, rules: Iterable[FaultRule]) -> None:
+        """Replace the fault rules; safe from any thread. Counts (next=N) and random sequences
+        (p=) start afresh; a connection already past a stage keeps what it was answered."""
+        rules = tuple(rules)
+        with self._lock:
+            self._fault_rules = rules
+            if self._controller is not None:
+                self._faults.replace(rules)
+        log.info("Local outbox fault rules: %s", ", ".join(r.text for r in rules) or "none")
+
     def start(self) -> None:
         """Listen and serve in a background thread; `ServerStartError` if that is impossible.
 
@@ -566,7 +735,8 @@ class OutboxServer:
             context = None
             try:
                 self.outbox.sweep_tmp()
-                context = _Context(self.outbox, self.limits, self._auth_delay)
+                context = _Context(self.outbox, self.limits, self._auth_delay, self._faults,
+                                   login_required=self._auth is not None)
                 if context._count > self.limits.max_messages or context._bytes > self.limits.max_bytes:
                     self.outbox.prune(self.limits.max_messages, self.limits.max_bytes)
                     context._count, context._bytes = self.outbox.count()
@@ -575,6 +745,7 @@ class OutboxServer:
                     context.blanks = _Blanks(self.outbox)
                 controller = _make_controller(self, sock, context)
                 controller.start()
+                self._faults.replace(self._fault_rules)
             except BaseException:
                 sock.close()
                 if context is not None:
@@ -596,6 +767,7 @@ class OutboxServer:
             if context is not None:  # the loop has stopped: nothing else uses the context
                 context.flush()
                 context.close()
+            self._faults.replace(())
             log.info("Local outbox on %s:%s stopped", self._host, self._port)
 
     def __enter__(self) -> OutboxServer:
@@ -673,11 +845,15 @@ def _make_controller(server: OutboxServer, sock: socket.socket, context: _Contex
     kwargs: dict[str, Any] = {"server_hostname": SERVER_NAME, "ident": IDENT,
                               "data_size_limit": limits.max_message_size,
                               "timeout": limits.idle_timeout}
+    aiosmtpd_log = logging.getLogger("mail.log")
+    if not any(isinstance(f, _DropLoginDataWarning) for f in aiosmtpd_log.filters):
+        aiosmtpd_log.addFilter(_DropLoginDataWarning())
     if server._auth is not None:
-        aiosmtpd_log = logging.getLogger("mail.log")
-        if not any(isinstance(f, _DropLoginDataWarning) for f in aiosmtpd_log.filters):
-            aiosmtpd_log.addFilter(_DropLoginDataWarning())
         kwargs["authenticator"] = _Authenticator(*server._auth)
         kwargs["auth_require_tls"] = False  # loopback, for the demo mode
+    else:
+        # AUTH stays unoffered (aiosmtpd offers it only over TLS, which the outbox has not)
+        # unless a fault profile of the AUTH stage is in force: see smtp_EHLO.
+        kwargs["authenticator"] = _AnyLogin()
     handler = _Handler(context, require_login=server._auth is not None)
     return BoundController(handler, loop=asyncio.new_event_loop(), **kwargs)

@@ -104,7 +104,7 @@ def test_unrecognized_ssl_message_means_starttls_port():
     ("rcpt", 451, "4.3.0 Temporary lookup failure", Category.UNAVAILABLE, "later"),
     ("greeting", 421, "4.3.2 Service not available", Category.UNAVAILABLE, "later"),
     ("greeting", 554, "5.7.1 Your IP is blocked", Category.REJECTED, "block"),
-    ("message", 552, "5.3.4 Message size exceeds fixed limit", Category.REJECTED, "reply"),
+    ("message", 552, "5.3.4 Message size exceeds fixed limit", Category.REJECTED, "smaller"),
     ("starttls", 454, "4.7.0 TLS not available", Category.TLS, "465"),
     ("ehlo", 538, "5.7.11 Encryption required", Category.TLS, "STARTTLS"),
     ("mail", 250, "weird", Category.PROTOCOL, "SMTP server"),
