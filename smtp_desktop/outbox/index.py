@@ -246,6 +246,12 @@ class OutboxIndex:
         args.extend((-1 if limit is None else limit, offset))
         return [IndexRow.from_values(values) for values in self._connect().execute(sql, args)]
 
+    def arrived_since(self, received: float) -> list[IndexRow]:
+        """Rows of messages that arrived at or after `received`, oldest first."""
+        sql = (f"SELECT {', '.join(_COLUMNS)} FROM messages WHERE received >= ? "
+               "ORDER BY received, seq, id")
+        return [IndexRow.from_values(values) for values in self._connect().execute(sql, (received,))]
+
     def position(self, message_id: str) -> tuple[float, int, str] | None:
         found = self._connect().execute(
             "SELECT received, seq, id FROM messages WHERE id = ?", (message_id,)).fetchone()
