@@ -41,6 +41,9 @@ class OutboxMail:
     data: dict[str, Any] = field(repr=False)
     folder: Path = field(repr=False)
 
+    def __repr__(self) -> str:
+        return f"OutboxMail(id={self.id!r}, subject={self.subject!r}, to={self.to!r})"
+
     @property
     def id(self) -> str:
         return str(self.data["id"])
@@ -205,8 +208,10 @@ def smtp_settings_window(request: pytest.FixtureRequest,
     try:
         qtbot = request.getfixturevalue("qtbot")
     except pytest.FixtureLookupError:
+        qtbot = None
+    if qtbot is None:  # outside the except: no chained lookup error hides the advice
         pytest.fail(MISSING_PYTEST_QT, pytrace=False)
-    from PySide6.QtCore import QThreadPool
+    from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool
 
     from smtp_desktop.config.paths import AppPaths
     from smtp_desktop.config.secrets import SecretStore
@@ -217,9 +222,12 @@ def smtp_settings_window(request: pytest.FixtureRequest,
     folder = tmp_path_factory.mktemp("smtp-desktop")
     config = ConfigService(AppPaths(folder / "config", folder / "data"), SecretStore(MemoryKeyring()))
     window = SettingsWindow(config)
-    qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: window.keyring_ready)
+    qtbot.waitUntil(lambda: window.keyring_ready)  # asked after the first paint
     yield window
+    # Closed here rather than by qtbot.addWidget, which closes first and would ask a modal
+    # question about unsaved changes that nobody answers.
     window.close_without_asking()
     QThreadPool.globalInstance().waitForDone(10_000)
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
