@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import signal
 import smtplib
@@ -297,6 +298,16 @@ def test_without_arrivals_the_wait_never_looks_again(server):
 
     assert mailbox.wait(WaitCriteria(to="nobody@outbox.test"), timeout=0.5) is None
     assert len(looks) == 1
+
+
+def test_watchdog_stopping_mid_read_is_not_reported_as_an_error(server, caplog):
+    from smtp_desktop.outbox.mailbox import MailArrivals
+
+    with MailArrivals(server.outbox):
+        pass
+    logging.getLogger("watchdog.observers.inotify").error(
+        "InotifyEmitter.queue_events() called when the thread is inactive")
+    assert caplog.records == []
 
 
 # ====================================================================== outbox wait (processes)

@@ -12,6 +12,7 @@ No Qt and no aiosmtpd; watchdog is imported only when a wait has to wait.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import threading
 import time
@@ -120,6 +121,20 @@ class Mailbox:
         return None
 
 
+class _DropStopRace(logging.Filter):
+    """watchdog 7 logs an error when its inotify thread is stopped while it reads an event
+    ("queue_events() called when the thread is inactive"): an expected end, not a problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "called when the thread is inactive" not in str(record.msg)
+
+
+def _quiet_watchdog_stop() -> None:
+    watchdog_log = logging.getLogger("watchdog.observers.inotify")
+    if not any(isinstance(f, _DropStopRace) for f in watchdog_log.filters):
+        watchdog_log.addFilter(_DropStopRace())
+
+
 class MailArrivals:
     """Tells when a message is stored in an outbox folder: `wait(timeout)` returns True once one
     arrived since the last call. A context manager; the watcher runs between enter and exit."""
@@ -142,6 +157,7 @@ class MailArrivals:
                 if not event.is_directory and os.path.dirname(os.fsdecode(path)) in folders:
                     arrived.set()
 
+        _quiet_watchdog_stop()
         self.outbox.ensure_folders()  # a watcher needs its folder; the server would make it too
         observer = Observer()
         # The whole Maildir: a folder removed and made again by the server is followed.
