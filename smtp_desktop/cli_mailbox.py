@@ -14,11 +14,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smtp_desktop.cli import print_json, report
 from smtp_desktop.exit_codes import ExitCode
 from smtp_desktop.text import escape, escape_lines
+
+if TYPE_CHECKING:
+    from smtp_desktop.config.paths import AppPaths
+    from smtp_desktop.outbox.mailbox import Mailbox
 
 DEFAULT_TIMEOUT = 30.0  # seconds
 
@@ -72,7 +76,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-def run(args: argparse.Namespace, paths: Any) -> int:
+def run(args: argparse.Namespace, paths: AppPaths) -> int:
     """Run `outbox show` or `outbox wait`; returns the exit code."""
     from smtp_desktop.outbox import Outbox, UnknownMessageError
     from smtp_desktop.outbox.mailbox import Mailbox
@@ -89,7 +93,7 @@ def run(args: argparse.Namespace, paths: Any) -> int:
         return report(args.json, ExitCode.INVALID, str(exc))
 
 
-def _show(args: argparse.Namespace, mailbox: Any) -> int:
+def _show(args: argparse.Namespace, mailbox: Mailbox) -> int:
     return _print_message(args.json, mailbox.show(args.id, args.code_pattern))
 
 
@@ -101,7 +105,7 @@ def _print_message(as_json: bool, document: dict[str, Any]) -> int:
     return int(ExitCode.OK)
 
 
-def _wait(args: argparse.Namespace, mailbox: Any) -> int:
+def _wait(args: argparse.Namespace, mailbox: Mailbox) -> int:
     from smtp_desktop.outbox.reading import WaitCriteria
 
     started = dt.datetime.now(dt.timezone.utc)
