@@ -361,3 +361,41 @@ def test_a_signal_during_the_wait_prints_one_json_value_and_exits_130(tmp_path, 
     document = json.loads(child.text("stdout"))
     assert document["ok"] is False and document["exit_code"] == 130
     assert document["category"] == "interrupted"
+
+
+# ====================================================================== the store's side
+
+
+def test_show_reads_a_file_dropped_in_by_hand_without_an_envelope(paths, cli):
+    outbox = Outbox(paths.outbox_folder)
+    outbox.ensure_folders()
+    name = "1796000000.M000001P1Q1.elsewhere"
+    (paths.outbox_folder / "new" / name).write_bytes(mail("By hand", "Code 135790"))
+
+    code, out, _ = cli("outbox", "show", name, "--json")
+
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["received"] == "2026-11-30T00:53:20.000001+00:00"  # from its Maildir name
+    assert shown["envelope"] == {"from": None, "to": [], "client": "", "user": None}
+    assert shown["codes"] == ["135790"]
+
+
+def test_a_locked_index_is_never_deleted_as_damaged(tmp_path, monkeypatch):
+    """Another process holding the index (SQLITE_BUSY) is no damage: rebuilding it would delete
+    the file under that process's feet."""
+    import sqlite3
+
+    from smtp_desktop.outbox.index import OutboxIndex
+
+    index = OutboxIndex(tmp_path)
+    index.sync()
+    index.close()
+
+    def locked(self):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(OutboxIndex, "_open", locked)
+    with pytest.raises(sqlite3.OperationalError):
+        OutboxIndex(tmp_path).sync()
+    assert (tmp_path / ".index.sqlite3").exists()
