@@ -4,6 +4,7 @@
                  [--max-message-size N] [--max-line-length N] [--max-recipients N] ...
                  [--fault PROFILE[:TRIGGER]]...
     outbox list [--json] [--limit N] [--before ID] [--offset N] [--search TEXT]
+    outbox show ID ... | outbox wait ...   (cli_mailbox.py)
     outbox clear [--json]
     history [--json]
 
@@ -92,6 +93,10 @@ def add_subcommands(sub: Any) -> None:
                          help="only messages whose From, To/Cc, envelope addresses or Subject "
                               "contain TEXT (ignoring case)")
 
+    from smtp_desktop import cli_mailbox
+
+    cli_mailbox.add_actions(actions)
+
     clear = actions.add_parser("clear", help="delete every stored message")
     clear.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -169,6 +174,10 @@ def run(args: argparse.Namespace, paths: AppPaths, *, stop: threading.Event | No
             return _list(args, paths)
         if args.command == "outbox" and args.outbox_command == "clear":
             return _clear(as_json, paths)
+        if args.command == "outbox" and args.outbox_command in ("show", "wait"):
+            from smtp_desktop import cli_mailbox
+
+            return cli_mailbox.run(args, paths)
     except OSError as exc:  # an unreadable data folder, a full disk
         return report(as_json, ExitCode.ENVIRONMENT, f"Cannot use the data folder: {exc}")
     raise ValueError(f"Not an outbox or history command: {args.command!r}")

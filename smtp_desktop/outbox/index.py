@@ -109,6 +109,14 @@ def maildir_entries(folder: Path) -> dict[str, str]:
     return found
 
 
+def _busy(exc: sqlite3.Error) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED (another connection, perhaps another process, holds a lock)."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
 class OutboxIndex:
     """The SQLite index of one Maildir folder. Not thread-safe: one object per thread."""
 
@@ -136,6 +144,8 @@ class OutboxIndex:
             try:
                 self._db = self._open()
             except sqlite3.DatabaseError as exc:  # damaged: it is only a cache, rebuild it
+                if _busy(exc):  # another process holds it: not damage; never delete it then
+                    raise
                 log.warning("Rebuilding the outbox index %s: %s", self.path, exc)
                 self.close()
                 for suffix in ("", "-wal", "-shm"):
@@ -245,6 +255,12 @@ class OutboxIndex:
         sql += " ORDER BY received DESC, seq DESC, id DESC LIMIT ? OFFSET ?"
         args.extend((-1 if limit is None else limit, offset))
         return [IndexRow.from_values(values) for values in self._connect().execute(sql, args)]
+
+    def arrived_since(self, received: float) -> list[IndexRow]:
+        """Rows of messages that arrived at or after `received`, oldest first."""
+        sql = (f"SELECT {', '.join(_COLUMNS)} FROM messages WHERE received >= ? "
+               "ORDER BY received, seq, id")
+        return [IndexRow.from_values(values) for values in self._connect().execute(sql, (received,))]
 
     def position(self, message_id: str) -> tuple[float, int, str] | None:
         found = self._connect().execute(

@@ -280,6 +280,21 @@ class Outbox:
             rows = index.page(limit, position, offset, search)
         return [OutboxMessage.from_row(row) for row in rows]
 
+    def arrived_since(self, seconds: float) -> list[OutboxMessage]:
+        """Messages that arrived at or after `seconds` (since the epoch), oldest first."""
+        if not self.exists():
+            return []
+        with self._index() as index:
+            return [OutboxMessage.from_row(row) for row in index.arrived_since(seconds)]
+
+    def arrival(self, message_id: str) -> float | None:
+        """When a stored message arrived (seconds since the epoch); None if there is none."""
+        if not self.exists():
+            return None
+        with self._index() as index:
+            position = index.position(message_id)
+        return None if position is None else position[0]
+
     def count(self) -> tuple[int, int]:
         """How many messages are stored, and their bytes (from the index)."""
         if not self.exists():
@@ -314,6 +329,17 @@ class Outbox:
         """The message's bytes as received, without the outbox's envelope line."""
         data = self._path(message_id).read_bytes()
         return data[_content_offset(data):]
+
+    def read(self, message_id: str) -> tuple[Envelope, bytes]:
+        """The envelope and the bytes as received, from one read of the file. A file without an
+        envelope (dropped in by hand) gets an empty one, arrived when its name or mtime says."""
+        path = self._path(message_id)
+        data = path.read_bytes()
+        envelope, offset = _read_envelope(data[:HEADER_LIMIT], path)
+        if envelope is None:
+            key = _key_position(message_id)
+            envelope = Envelope(None, (), key[0] if key else path.stat().st_mtime)
+        return envelope, data[offset:]
 
     def envelope(self, message_id: str) -> Envelope | None:
         """The stored envelope; None for a file without one (dropped in by hand)."""
