@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from support.entry import Child
 
-from smtp_desktop import cli_outbox
+from smtp_desktop.cli import outbox as cli_outbox
 from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.outbox import Outbox, OutboxServer
 from smtp_desktop.outbox.mailbox import Mailbox

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from smtp_desktop import cli_outbox
+from smtp_desktop.cli import outbox as cli_outbox
 from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.history import HistoryLog, HistoryRecord, history_file
 from smtp_desktop.outbox import Outbox, OutboxServer, outbox_folder

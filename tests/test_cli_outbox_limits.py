@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from smtp_desktop import cli_outbox
+from smtp_desktop.cli import outbox as cli_outbox
 from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.outbox import Outbox, OutboxLimits, load_limits, outbox_folder, save_limits
 from smtp_desktop.outbox.index import INDEX_FILE

@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from smtp_desktop import cli_outbox
+from smtp_desktop.cli import outbox as cli_outbox
 from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.outbox.faults import (
     FaultRuleError,

@@ -16,7 +16,7 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Any
 
-from smtp_desktop.cli import print_json, report
+from smtp_desktop.cli.output import print_json, report
 from smtp_desktop.exit_codes import ExitCode
 from smtp_desktop.text import escape, escape_lines
 

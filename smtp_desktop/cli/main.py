@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import signal
 import sys
 import threading
@@ -18,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smtp_desktop.cli.output import JsonPrinted, print_json, report
 from smtp_desktop.config.errors import (
     ConfigError,
     FutureVersionError,
@@ -66,7 +66,7 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     presets = sub.add_parser("presets", help="list the provider presets")
     presets.add_argument("--json", action="store_true", help="print one JSON list")
 
-    from smtp_desktop import cli_outbox
+    from smtp_desktop.cli import outbox as cli_outbox
 
     cli_outbox.add_subcommands(sub)
 
@@ -82,34 +82,6 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
         check.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def report(as_json: bool, code: ExitCode, message: str, **fields: Any) -> int:
-    """Print a command's result: one JSON object with --json, else a line for people.
-
-    Returns the exit code, so commands can end with `return report(...)`.
-    """
-    if as_json:
-        document = {"ok": code == ExitCode.OK, "exit_code": int(code), "message": message}
-        document.update(fields)
-        print_json(document)
-    else:
-        print(escape_lines(message), file=sys.stdout if code == ExitCode.OK else sys.stderr)
-    return int(code)
-
-
-class _JsonPrinted:
-    """Whether this command has begun printing its one JSON value: from then on a signal no
-    longer interrupts it (else an interruption would print a second value, or cut this one)."""
-
-    started = False
-
-
-def print_json(value: Any) -> None:
-    """Print a command's one JSON value (the real text: JSON escapes what needs escaping)."""
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    _JsonPrinted.started = True
-    print(text, flush=True)
-
-
 @contextlib.contextmanager
 def _signals_interrupt() -> Iterator[None]:
     """While a command runs, SIGTERM interrupts it as SIGINT does (KeyboardInterrupt), unless
@@ -119,7 +91,7 @@ def _signals_interrupt() -> Iterator[None]:
         return
 
     def interrupt(signum: int, frame: object) -> None:
-        if not _JsonPrinted.started:
+        if not JsonPrinted.started:
             raise KeyboardInterrupt
 
     previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT,
@@ -181,7 +153,7 @@ def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None 
 
     for warning in environment_warnings():
         print(f"Warning: {warning}", file=sys.stderr)
-    _JsonPrinted.started = False
+    JsonPrinted.started = False
     out = _Output(getattr(args, "json", False))
     try:
         with _signals_interrupt():
@@ -193,7 +165,7 @@ def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None 
 def _dispatch(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None,
               out: _Output) -> int:
     if args.command in ("outbox", "history"):
-        from smtp_desktop import cli_outbox
+        from smtp_desktop.cli import outbox as cli_outbox
 
         return cli_outbox.run(args, paths)
     config = config or ConfigService(paths)
@@ -213,7 +185,7 @@ def _interrupted(args: argparse.Namespace, out: _Output) -> int:
     if not out.as_json:
         print("Interrupted.", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
-    if _JsonPrinted.started:  # the command's own value is out (or on its way): no second one
+    if JsonPrinted.started:  # the command's own value is out (or on its way): no second one
         return int(ExitCode.INTERRUPTED)
     if args.command in ("send-test", "probe"):
         from smtp_desktop.mail import Category, failed_outcome
@@ -313,7 +285,7 @@ def _export(args: argparse.Namespace, config: ConfigService, out: _Output) -> in
         from smtp_desktop.config.store import dumps
 
         text = dumps(settings_to_document(settings))
-        _JsonPrinted.started = True  # the document is this command's one JSON value
+        JsonPrinted.started = True  # the document is this command's one JSON value
         sys.stdout.write(text)
         return int(ExitCode.OK)
     target = Path(args.file)

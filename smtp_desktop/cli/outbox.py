@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from smtp_desktop.cli import print_json, report
+from smtp_desktop.cli.output import print_json, report
 from smtp_desktop.exit_codes import ExitCode
 from smtp_desktop.history import HistoryLog, HistoryRecord
 from smtp_desktop.outbox import (
@@ -93,7 +93,7 @@ def add_subcommands(sub: Any) -> None:
                          help="only messages whose From, To/Cc, envelope addresses or Subject "
                               "contain TEXT (ignoring case)")
 
-    from smtp_desktop import cli_mailbox
+    from smtp_desktop.cli import mailbox as cli_mailbox
 
     cli_mailbox.add_actions(actions)
 
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace, paths: AppPaths, *, stop: threading.Event | No
         if args.command == "outbox" and args.outbox_command == "clear":
             return _clear(as_json, paths)
         if args.command == "outbox" and args.outbox_command in ("show", "wait"):
-            from smtp_desktop import cli_mailbox
+            from smtp_desktop.cli import mailbox as cli_mailbox
 
             return cli_mailbox.run(args, paths)
     except OSError as exc:  # an unreadable data folder, a full disk
