@@ -54,8 +54,11 @@ def test_show_json_on_a_fresh_install(cli):
     document = json.loads(out)
     assert document["saved"] is False
     assert document["settings"] == {
-        "version": 1, "enabled": False, "service": "testsigma",
-        "own": {"host": "", "port": 587, "username": "",
+        "version": 2, "enabled": False, "service": "testsigma",
+        "own": {"host": "", "port": 587, "username": "", "auth": "password",
+                "oauth2": {"provider": "microsoft", "client_id": "", "tenant": "organizations",
+                           "authorization_endpoint": None, "token_endpoint": None,
+                           "device_authorization_endpoint": None, "scopes": None},
                 "keys": {"mail.smtp.auth": "true", "mail.smtp.starttls.enable": "true"}}}
     assert document["keyring"]["secure"] is False
     assert document["password_stored"] is None

@@ -324,13 +324,13 @@ def test_corrupt_settings_file_is_set_aside_and_reported(make_window, app_paths)
 
 def test_settings_from_a_newer_version_are_never_overwritten(make_window, app_paths):
     app_paths.config_dir.mkdir(parents=True)
-    app_paths.settings_file.write_text('{"version": 2}')
+    app_paths.settings_file.write_text('{"version": 3}')
     window = make_window()
     assert "newer" in child(window, QLabel, "loadNotice").text()
     fill_own(window)
     assert not child(window, QPushButton, "saveButton").isEnabled()
     assert not window.save()
-    assert app_paths.settings_file.read_text() == '{"version": 2}'
+    assert app_paths.settings_file.read_text() == '{"version": 3}'
 
 
 def test_invalid_saved_settings_are_loaded_with_their_messages(make_window, app_paths):
