@@ -240,7 +240,11 @@ class SettingsWindow(QMainWindow):
 
     def collected_settings(self) -> SmtpSettings:
         """The settings as the widgets show them now (possibly unsaved and invalid)."""
-        base = SmtpSettings(enabled=self._service.enabled, service=self._service.service)
+        # The login method and OAuth2 client have no widgets here: they are carried over from
+        # the draft, so a save from the window never drops them.
+        draft = self.session.draft
+        base = SmtpSettings(enabled=self._service.enabled, service=self._service.service,
+                            auth=draft.auth, oauth2=draft.oauth2)
         return self._own.fields(base)
 
     def _on_form_edited(self) -> None:
