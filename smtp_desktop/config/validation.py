@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 
 from smtp_desktop.config.errors import Problem
-from smtp_desktop.config.keys import IMPLEMENTED_MECHANISMS, is_ip_address, validate_value
+from smtp_desktop.config.keys import (
+    PASSWORD_MECHANISMS,
+    TOKEN_MECHANISMS,
+    is_ip_address,
+    validate_value,
+)
 from smtp_desktop.config.model import (
     DefaultService,
     OAuth2Provider,
@@ -104,10 +109,25 @@ def validate_own(settings: SmtpSettings) -> list[Problem]:
                 "username", "Enter the username: OAuth2 logs in as the signed-in account."))
     key_messages = key_problems(settings.keys)
     problems.extend(key_messages)
-    if not key_messages and (message := _no_mechanism_left(settings)):
+    if not key_messages and (message := _foreign_mechanisms(settings)
+                             or _no_mechanism_left(settings)):
         rows = [row for row, (key, _) in enumerate(settings.keys) if key == MECHANISMS]
         problems.append(Problem("keys", message, rows[0] if rows else None))
     return problems
+
+
+def _foreign_mechanisms(settings: SmtpSettings) -> str | None:
+    """Mechanisms of the other login method: a token mechanism cannot send a password, nor a
+    password mechanism a token."""
+    foreign = connection_policy(settings).foreign_mechanisms
+    if not foreign:
+        return None
+    names = " ".join(foreign)
+    if settings.uses_oauth2:
+        return (f"With OAuth2, {MECHANISMS} may list only {' and '.join(TOKEN_MECHANISMS)}; "
+                f"remove {names}.")
+    return (f"{names} log{'s' if len(foreign) == 1 else ''} in with an OAuth2 token: choose "
+            f"OAuth2 as the login method, or remove {names} from {MECHANISMS}.")
 
 
 _ENDPOINTS = ("authorization_endpoint", "token_endpoint", "device_authorization_endpoint")
@@ -170,7 +190,7 @@ def _no_mechanism_left(settings: SmtpSettings) -> str | None:
     if not settings.auth_required or connection_policy(settings).mechanisms:
         return None
     return (f"No login mechanism is left: {MECHANISMS} and mail.smtp.auth.login.disable / "
-            f"mail.smtp.auth.plain.disable together exclude {', '.join(IMPLEMENTED_MECHANISMS)}.")
+            f"mail.smtp.auth.plain.disable together exclude {', '.join(PASSWORD_MECHANISMS)}.")
 
 
 def duplicate_key_problems(keys: tuple[tuple[str, str], ...]) -> list[Problem]:

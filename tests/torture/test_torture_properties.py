@@ -280,9 +280,10 @@ def _value_for(spec) -> st.SearchStrategy[str]:
         core = st.lists(st.sampled_from(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]),
                         max_size=3).map(" ".join)
     elif kind is KeyType.MECHANISM_LIST:
-        # At least one implemented mechanism: XOAUTH2 alone is a validation error.
-        core = st.lists(st.sampled_from(["PLAIN", "login", "CRAM-MD5", "XOAUTH2"]), max_size=3).filter(
-            lambda names: not names or names != ["XOAUTH2"] * len(names)).map(" ".join)
+        # At least one password mechanism: NTLM alone is a validation error, and so is a token
+        # mechanism (XOAUTH2) with a password login.
+        core = st.lists(st.sampled_from(["PLAIN", "login", "CRAM-MD5", "NTLM"]), max_size=3).filter(
+            lambda names: not names or names != ["NTLM"] * len(names)).map(" ".join)
     elif kind is KeyType.ADDRESS:
         core = st.one_of(st.just(""), st.emails().map(str),
                          st.sampled_from(["Acme, Inc <a@acme.com>", "Jöns <j@exämple.com>"]))
