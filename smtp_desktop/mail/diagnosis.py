@@ -405,15 +405,17 @@ def _auth_reply(code: int, reply: str, lowered: str) -> SessionError:
                    f"Check the username, password and mail.smtp.auth.mechanisms; {APP_PASSWORD_HELP}.")
 
 
-def unencrypted_login_refused(ctx: Context, starttls_enabled: bool) -> SessionError:
+def unencrypted_login_refused(ctx: Context, starttls_enabled: bool,
+                              secret: str = "password") -> SessionError:
     """The connection stayed unencrypted and the peer is not this computer: the login (and so
-    the password) was not sent. `starttls_enabled`: STARTTLS was wanted but not offered."""
+    the password, or the OAuth2 access token: `secret`) was not sent. `starttls_enabled`:
+    STARTTLS was wanted but not offered."""
     if starttls_enabled:
-        return failure(Category.TLS, "The server did not offer STARTTLS, so the password was not sent.",
+        return failure(Category.TLS, f"The server did not offer STARTTLS, so the {secret} was not sent.",
                        "Ask the server's administrator or provider for STARTTLS, or use port 465 "
                        "with mail.smtp.ssl.enable = true.")
     return failure(Category.TLS,
-                   "STARTTLS is turned off (mail.smtp.starttls.enable = false), so the password "
+                   f"STARTTLS is turned off (mail.smtp.starttls.enable = false), so the {secret} "
                    "was not sent.",
                    "Set mail.smtp.starttls.enable = true (or remove the key), or use port 465 with "
                    "mail.smtp.ssl.enable = true.")

@@ -501,11 +501,12 @@ class Client(smtplib.SMTP):
         this computer (decided on the address connected to) and the user has not opted in."""
         if self.tls_active or self.opts.may_log_in_unencrypted(self.peer_address):
             return
+        secret = "access token" if self.opts.oauth2 else "password"
         self.transcript.note(f"not logging in: the connection is not encrypted and "
                              f"{format_server(self.peer_address, self.opts.port)} is not this "
-                             f"computer; the password was not sent")
+                             f"computer; the {secret} was not sent")
         self.polite_quit = True
-        raise diagnosis.unencrypted_login_refused(self.ctx, self.opts.starttls)
+        raise diagnosis.unencrypted_login_refused(self.ctx, self.opts.starttls, secret)
 
     def _auth_exchange(self, name: str, user: str, secret: str) -> tuple[int, bytes]:
         """One AUTH exchange with mechanism `name`; every payload is shown as <redacted>."""
