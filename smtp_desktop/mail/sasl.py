@@ -21,6 +21,10 @@ __all__ = ["PASSWORD_MECHANISMS", "TOKEN_MECHANISMS", "ChallengeNotBase64", "Err
            "MechanismError", "b64", "mechanism", "secret_forms"]
 
 
+# The transcript note's words for a refused token (a retry after one refresh looks for them).
+ERROR_CHALLENGE = "error challenge"
+
+
 class MechanismError(ValueError):
     """The server's challenge cannot be answered (not base64, or more steps than defined)."""
 

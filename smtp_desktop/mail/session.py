@@ -524,7 +524,7 @@ class Client(smtplib.SMTP):
             while code == 334:
                 code, msg = self.command("auth", sasl.b64(mechanism.respond(msg)), shown=REDACTED)
                 if mechanism.error is not None:
-                    self.transcript.note(f"{name} error challenge: {mechanism.error.describe()}")
+                    self.transcript.note(f"{name} {sasl.ERROR_CHALLENGE}: {mechanism.error.describe()}")
         except sasl.ChallengeNotBase64 as exc:
             raise diagnosis.endless_reply(self.ctx, str(exc)) from None
         except sasl.MechanismError as exc:
