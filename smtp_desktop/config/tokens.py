@@ -76,6 +76,12 @@ def token_account(settings: SmtpSettings) -> str | None:
     return f"oauth2:{account}" if account else None
 
 
+def same_client(a: SmtpSettings, b: SmtpSettings) -> bool:
+    """Whether tokens of `a` are valid for `b`: the same provider, client ID and tenant."""
+    x, y = a.oauth2, b.oauth2
+    return (x.provider, x.client_id, x.tenant) == (y.provider, y.client_id, y.tenant)
+
+
 def client_secret_account(client_id: str) -> str:
     return f"oauth2-client:{client_id}"
 

@@ -148,3 +148,57 @@ def test_concurrent_sends_refresh_once_under_the_lock(authz, setup):
         thread.join()
     assert errors == [] and authz.refreshes == 1
     assert len(set(results)) == 1 and authz.valid_access(USERNAME, results[0])
+
+
+# ---------------------------------------------------------------- tokens follow the account
+
+
+@pytest.fixture
+def config(tmp_path):
+    from smtp_desktop.config.paths import resolve_paths
+    from smtp_desktop.config.service import ConfigService
+
+    ring = MemoryKeyring()
+    return ConfigService(resolve_paths(tmp_path / "c", tmp_path / "d", {}), SecretStore(ring)), ring
+
+
+def _oauth_settings():
+    from smtp_desktop.config.model import Service, SmtpSettings
+
+    return SmtpSettings(enabled=True, service=Service.OWN, host="smtp.office365.com", port=587,
+                        username="me@contoso.com", auth=AuthMethod.OAUTH2,
+                        oauth2=OAuth2Settings(client_id="00000000-0000-0000-0000-000000000001"))
+
+
+def test_tokens_follow_the_account_when_the_username_changes(config):
+    service, ring = config
+    first = _oauth_settings()
+    service.save(first)
+    tokens = TokenSet("r", "a", FUTURE, ("x",), "me@contoso.com")
+    service.tokens.set(first, tokens)
+    second = first.with_changes(username="other@contoso.com")
+    service.save(second, previous=first)
+    assert service.tokens.get(second) == tokens
+    assert service.tokens.get(first) is None
+    assert [a for _, a in ring.entries] == ["oauth2:other@contoso.com@smtp.office365.com"]
+
+
+@pytest.mark.parametrize("change", [
+    {"client_id": "00000000-0000-0000-0000-000000000002"}, {"tenant": "consumers"},
+    {"provider": OAuth2Provider.GOOGLE}])
+def test_changing_provider_client_or_tenant_signs_out(config, change):
+    service, ring = config
+    first = _oauth_settings()
+    service.save(first)
+    service.tokens.set(first, TokenSet("r", "a", FUTURE))
+    second = first.with_changes(oauth2=first.oauth2.with_changes(**change))
+    service.save(second, previous=first)
+    assert ring.entries == {}
+
+
+def test_tokens_are_never_in_the_settings_file(config):
+    service, _ = config
+    first = _oauth_settings()
+    service.tokens.set(first, TokenSet("refresh-SECRET", "access-SECRET", FUTURE))
+    service.save(first)
+    assert "SECRET" not in service.paths.settings_file.read_text()
