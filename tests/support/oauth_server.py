@@ -44,6 +44,12 @@ class AuthorizationServer:
     access_tokens: dict[str, str] = field(default_factory=dict)  # access token -> user
     codes: dict[str, _Grant] = field(default_factory=dict)
     refreshes: int = 0
+    # what successive device-code polls get before the tokens ("ok"): authorization_pending,
+    # slow_down, access_denied, expired_token
+    device_script: list[str] = field(default_factory=lambda: ["authorization_pending", "ok"])
+    device_codes: set[str] = field(default_factory=set)
+    device_interval: int = 1
+    device_scope: str = ""
     requests: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
@@ -101,7 +107,26 @@ class AuthorizationServer:
                 if digest != code.challenge:
                     return 400, {"error": "invalid_grant", "error_description": "PKCE failed"}
                 return 200, self.issue(code.scope)
+            if grant == "urn:ietf:params:oauth:grant-type:device_code":
+                if form.get("device_code") not in self.device_codes:
+                    return 400, {"error": "invalid_grant", "error_description": "unknown device code"}
+                step = self.device_script.pop(0) if self.device_script else "ok"
+                if step != "ok":
+                    return 400, {"error": step}
+                self.device_codes.discard(form["device_code"])
+                return 200, self.issue(self.device_scope)
             return 400, {"error": "unsupported_grant_type"}
+
+    def device(self, form: dict[str, str]) -> tuple[int, dict[str, object]]:
+        with self.lock:
+            if form.get("client_id") != CLIENT_ID:
+                return 401, {"error": "invalid_client"}
+            code = secrets.token_urlsafe(16)
+            self.device_codes.add(code)
+            self.device_scope = form.get("scope", "")
+            return 200, {"device_code": code, "user_code": "WDJB-MJHT",
+                         "verification_uri": f"{self.base}/device", "expires_in": 900,
+                         "interval": self.device_interval}
 
     def authorize(self, query: dict[str, str]) -> tuple[int, str]:
         """Approve at once (the user 'signs in'): 302 to the redirect with code and state."""
@@ -149,6 +174,9 @@ def start_authorization_server(user: str) -> tuple[AuthorizationServer, Threadin
             form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
             if self.path == "/token":
                 status, body = server.token(form)
+                self._send(status, body)
+            elif self.path == "/devicecode":
+                status, body = server.device(form)
                 self._send(status, body)
             else:
                 self._send(404)
