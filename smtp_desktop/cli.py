@@ -53,6 +53,9 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("file", metavar="FILE", help="a file in the settings.json shape")
     imp.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input and store it in the keyring")
+    imp.add_argument("--client-secret-stdin", action="store_true",
+                     help="read the OAuth2 client secret (Google desktop clients) from standard "
+                          "input and store it in the keyring")
     imp.add_argument("--dry-run", action="store_true", help="validate only; change nothing")
     imp.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -66,9 +69,10 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     presets = sub.add_parser("presets", help="list the provider presets")
     presets.add_argument("--json", action="store_true", help="print one JSON list")
 
-    from smtp_desktop import cli_outbox
+    from smtp_desktop import cli_oauth, cli_outbox
 
     cli_outbox.add_subcommands(sub)
+    cli_oauth.add_subcommands(sub)
 
     for name, text in (("send-test", "send a test email with the saved settings"),
                        ("probe", "connect, upgrade TLS and log in, then quit; sends no mail")):
@@ -199,7 +203,7 @@ def _dispatch(args: argparse.Namespace, paths: AppPaths, config: ConfigService |
     config = config or ConfigService(paths)
     handler = {
         "show": _show, "export": _export, "import": _import, "import-default": _import_default,
-        "send-test": _check, "probe": _check, "presets": _presets,
+        "send-test": _check, "probe": _check, "presets": _presets, "oauth": _oauth,
     }[args.command]
     try:
         return handler(args, config, out)
@@ -207,6 +211,12 @@ def _dispatch(args: argparse.Namespace, paths: AppPaths, config: ConfigService |
         return out.failed(exc)
     except OSError as exc:  # a file argument that cannot be read or written
         return out.done(ExitCode.ENVIRONMENT, f"{exc.strerror or exc}: {exc.filename or ''}")
+
+
+def _oauth(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
+    from smtp_desktop import cli_oauth
+
+    return cli_oauth.run(args, config, out)
 
 
 def _interrupted(args: argparse.Namespace, out: _Output) -> int:
@@ -333,6 +343,18 @@ def _import(args: argparse.Namespace, config: ConfigService, out: _Output) -> in
         raise
     except SettingsFileError:
         previous = None  # a damaged file is what an import repairs; it is set aside first
+    if args.password_stdin and settings.uses_oauth2:
+        return out.done(ExitCode.INVALID, f'{args.file} logs in with OAuth2 ("auth": "oauth2"): '
+                        "there is no password to store; nothing was changed.")
+    if args.password_stdin and args.client_secret_stdin:
+        return out.done(ExitCode.INVALID, "Give either --password-stdin or --client-secret-stdin.")
+    client_secret = _read_password_stdin() if args.client_secret_stdin else None
+    if args.client_secret_stdin and not (client_secret and settings.oauth2.client_id):
+        return out.done(ExitCode.INVALID, "No client secret was given on standard input, or "
+                        f"{args.file} has no oauth2.client_id; nothing was changed.")
+    if client_secret and not args.dry_run:
+        config.secrets.require_secure()
+        config.tokens.set_client_secret(settings.oauth2.client_id, client_secret)
     password = _read_password_stdin() if args.password_stdin else None
     if args.password_stdin and not password:
         return out.done(ExitCode.INVALID, "No password was given on standard input.")
@@ -377,6 +399,11 @@ def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int
             return _print_check(failed_outcome(
                 Category.INVALID_INPUT, "The recipient (--to) is empty.",
                 advice="Give the address to send the test email to, e.g. --to me@example.com."),
+                out)
+        if args.password_stdin and settings.uses_oauth2:
+            return _print_check(failed_outcome(
+                Category.INVALID_INPUT, "The login method is OAuth2: there is no password to "
+                "give with --password-stdin.", advice="Sign in with smtp-desktop oauth login."),
                 out)
         try:
             password = _read_password_stdin() if args.password_stdin else None

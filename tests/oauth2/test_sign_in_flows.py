@@ -5,12 +5,10 @@ slow_down, against the suite's authorization server on 127.0.0.1."""
 from __future__ import annotations
 
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 
 import pytest
-from support.oauth_server import CLIENT_ID, start_authorization_server
+from support.oauth_server import CLIENT_ID, follow, start_authorization_server
 
 from smtp_desktop.config.model import (
     AuthMethod,
@@ -48,29 +46,6 @@ def _settings(authz, provider: str = "custom", username: str = USER) -> SmtpSett
                             scopes=("openid", "email", "smtp"))
     return SmtpSettings(enabled=True, service=Service.OWN, host="127.0.0.1", port=2525,
                         username=username, auth=AuthMethod.OAUTH2, oauth2=oauth2)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def follow(url: str, rewrite=None) -> str:
-    """What a browser does: GET the authorization URL, then follow its redirect (optionally
-    rewritten, to play a forged or mistaken redirect). Returns the loopback page's text."""
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        opener.open(url, timeout=10)
-        raise AssertionError("the authorization server did not redirect")
-    except urllib.error.HTTPError as exc:
-        location = exc.headers["Location"]
-    if rewrite:
-        location = rewrite(location)
-    try:
-        with urllib.request.urlopen(location, timeout=10) as page:
-            return page.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.read().decode()
 
 
 def test_browser_flow_with_pkce_and_state_on_a_loopback_redirect(authz):

@@ -14,7 +14,9 @@ import hashlib
 import json
 import secrets
 import threading
+import urllib.error
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -185,3 +187,26 @@ def start_authorization_server(user: str) -> tuple[AuthorizationServer, Threadin
     server.port = httpd.server_address[1]
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return server, httpd
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def follow(url: str, rewrite=None) -> str:
+    """What a browser does: GET the authorization URL, then follow its redirect (optionally
+    rewritten, to play a forged or mistaken redirect). Returns the loopback page's text."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        opener.open(url, timeout=10)
+        raise AssertionError("the authorization server did not redirect")
+    except urllib.error.HTTPError as exc:
+        location = exc.headers["Location"]
+    if rewrite:
+        location = rewrite(location)
+    try:
+        with urllib.request.urlopen(location, timeout=10) as page:
+            return page.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.read().decode()
