@@ -493,6 +493,10 @@ class Client(smtplib.SMTP):
                 return mechanism
             if code in (502, 504) and index + 1 < len(candidates):
                 continue  # advertised but not really supported: try the next one
+            if self.opts.oauth2:
+                self.polite_quit = code != 421
+                raise diagnosis.token_refused(self.ctx, code, _text(msg),
+                                              getattr(self.sasl, "error", None))
             raise self._refusal("auth", code, msg)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -123,3 +123,63 @@ def test_the_scrubber_knows_the_token_payload_encodings():
     scrub = Scrubber(secret_forms(USERNAME, TOKEN, "smtp.example.test", 587))
     for form in _token_forms(TOKEN, "smtp.example.test", 587):
         assert scrub(f"C: {form}") == "C: <redacted>"
+
+
+# ---------------------------------------------------------------- diagnosis (issue 14)
+
+
+def _diagnose(code: int, text: str, *, oauth2: bool, challenge=None):
+    from smtp_desktop.mail import diagnosis
+
+    ctx = diagnosis.Context("smtp.office365.com", 587)
+    if oauth2:
+        return diagnosis.token_refused(ctx, code, text, challenge)
+    return diagnosis.reply_failure(ctx, "auth", code, text)
+
+
+@pytest.mark.parametrize("oauth2", [False, True])
+def test_5_7_139_tells_what_the_exchange_admin_must_allow(oauth2):
+    result = _diagnose(535, MICROSOFT_DISABLED[4:], oauth2=oauth2)
+    assert result.category is Category.AUTH
+    assert "SMTP AUTH is turned off" in result.message and "5.7.139" in result.message
+    assert "SmtpClientAuthenticationDisabled $false" in result.advice
+    assert "Authenticated SMTP" in result.advice
+
+
+def test_5_7_139_basic_authentication_disabled_with_a_password_points_to_oauth2():
+    result = _diagnose(535, "5.7.139 Authentication unsuccessful, basic authentication is "
+                            "disabled.", oauth2=False)
+    assert "no longer takes passwords" in result.message and "OAuth2" in result.advice
+
+
+def test_5_7_3_in_plain_words_for_both_login_methods():
+    text = "5.7.3 Authentication unsuccessful [SN4PR0501CA0056.namprd05.prod.outlook.com]"
+    assert "username or password" in _diagnose(535, text, oauth2=False).message
+    token = _diagnose(535, text, oauth2=True)
+    assert "access token" in token.message and "SMTP.Send" in token.advice
+
+
+def test_534_5_7_9_offers_oauth2_beside_the_app_password():
+    result = _diagnose(534, "5.7.9 Application-specific password required.", oauth2=False)
+    assert "app password" in result.message and "OAuth2" in result.advice
+
+
+def test_the_decoded_error_challenge_is_the_message():
+    challenge = ErrorChallenge("401", "https://mail.google.com/", "bearer")
+    result = _diagnose(535, "5.7.8 Username and Password not accepted.", oauth2=True,
+                       challenge=challenge)
+    assert result.message.startswith("The OAuth2 login failed: The server did not accept the "
+                                     "access token")
+    assert "https://mail.google.com/" in result.message and "535" in result.message
+
+
+def test_token_endpoint_errors_in_plain_words():
+    from smtp_desktop.oauth2.errors import token_endpoint_error
+
+    grant = token_endpoint_error("invalid_grant", "AADSTS70008: expired")
+    assert grant.category is Category.AUTH and "Sign in again" in grant.advice
+    client = token_endpoint_error("invalid_client", "AADSTS7000215: Invalid client secret")
+    assert "client ID" in client.message
+    redirect = token_endpoint_error("invalid_request", "AADSTS50011: The redirect URI "
+                                    "'http://localhost:5000/' does not match")
+    assert "redirect" in redirect.message and "http://localhost" in redirect.advice
