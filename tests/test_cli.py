@@ -234,8 +234,9 @@ def test_presets_json_contract(cli):
     assert {p["id"] for p in presets} >= {"gmail", "outlook", "sendgrid", "ses", "custom"}
     for preset in presets:
         assert set(preset) == {"id", "name", "host", "port", "keys", "username_hint", "regions",
-                               "auth", "docs"}
+                               "auth", "oauth2", "docs"}
         assert preset["auth"] in {"password", "app-password", "api-key", "oauth2-only"}
+        assert preset["oauth2"] in {"microsoft", "google", None}
     assert next(p for p in presets if p["id"] == "outlook")["auth"] == "oauth2-only"
 
 
