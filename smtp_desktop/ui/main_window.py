@@ -151,6 +151,7 @@ class SettingsWindow(QMainWindow):
         self._own.message.connect(self._set_status)
         self._own.password.edit.textChanged.connect(self._on_form_edited)
         self._own.password.forget_requested.connect(self._on_password_forget_requested)
+        self._own.oauth.bind(self._config, self.collected_settings)
         self._buttons.save_button.clicked.connect(self.start_save)
         self._buttons.revert_button.clicked.connect(self.revert)
         self._test.send_requested.connect(self._on_test_send_requested)
@@ -395,6 +396,7 @@ class SettingsWindow(QMainWindow):
     def _on_save_worker_succeeded(self, result: tuple[SaveResult, PasswordState]) -> None:
         saved, state = result
         self.session.finish_save(saved)
+        self._own.oauth.saved(saved.settings)
         # A password that was not stored stays in the field, and so does one typed since.
         if not self.session.password and self._own.password.text == self._password_being_saved:
             self._own.password.clear()
@@ -449,6 +451,7 @@ class SettingsWindow(QMainWindow):
         return False
 
     def revert(self) -> None:
+        self._own.oauth.discard_unsaved_sign_in(self.session.saved)
         self.session.revert()
         self._show_draft()
         self._set_status("Reverted to the last saved settings.")
