@@ -211,3 +211,48 @@ def test_send_test_uses_the_stored_sign_in_and_refreshes_it(cli, ring, authz, tm
     stored = json.loads(ring.entries[("smtp-desktop", f"oauth2:{USER}@{smtp.host}")])
     assert stored["access_token"] not in out + err
     assert "C: AUTH OAUTHBEARER <redacted>" in json.loads(out)["transcript"]
+
+
+def test_secrets_sweep_no_token_in_any_file_log_or_output(cli, ring, authz, tmp_path,
+                                                          smtp_server_factory, _good_pems,
+                                                          caplog):
+    """Sign in, send with -v (logging to stderr), probe, status, export; then search every
+    file under the test's folders and everything printed or logged for the tokens, raw and in
+    the base64 forms XOAUTH2 and OAUTHBEARER carry them."""
+    import base64
+
+    from support.oauth_smtp import OAuthHandler
+
+    caplog.set_level("DEBUG", logger="smtp_desktop")
+    smtp = smtp_server_factory("starttls", pems=_good_pems, handler=OAuthHandler(authz.valid_access))
+    document = _settings_file(authz)
+    document["own"].update(host=smtp.host, port=smtp.port)
+    document["own"]["keys"]["mail.smtp.starttls.enable"] = "true"
+    _import(cli, tmp_path, document)
+    outputs: list[str] = []
+
+    def on_line(line: str) -> None:
+        if line.startswith("http"):
+            threading.Thread(target=follow, args=(line,), daemon=True).start()
+
+    outputs += cli("oauth", "login", "--no-browser", "--timeout", "30", on_stderr_line=on_line)[1:]
+    code, *printed = cli("-v", "send-test", "--to", "qa@example.test")
+    assert code == 0, printed
+    outputs += printed
+    outputs += cli("-v", "probe", "--json")[1:]
+    outputs += cli("oauth", "status")[1:]
+    outputs += cli("export", "-")[1:]
+    stored = json.loads(ring.entries[("smtp-desktop", f"oauth2:{USER}@{smtp.host}")])
+    access, refresh = stored["access_token"], stored["refresh_token"]
+    user = USER.encode()
+    forms = [access, refresh, base64.b64encode(
+        b"user=" + user + b"\x01auth=Bearer " + access.encode() + b"\x01\x01").decode(),
+        base64.b64encode(b"n,a=" + user + b",\x01host=" + smtp.host.encode() + b"\x01port="
+                         + str(smtp.port).encode() + b"\x01auth=Bearer " + access.encode()
+                         + b"\x01\x01").decode()]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "history.jsonl" for p in files)
+    haystacks = [*outputs, caplog.text, *(p.read_bytes().decode("utf-8", "replace") for p in files)]
+    for form in forms:
+        for text in haystacks:
+            assert form not in text, f"a token form leaked: {text[:200]}"
