@@ -236,3 +236,12 @@ def test_token_mechanisms_with_a_password_are_invalid(value):
     problems = validate(settings)
     assert [p.field for p in problems] == ["keys"]
     assert "OAuth2 token" in problems[0].message
+
+
+def test_the_security_summary_names_the_oauth2_token():
+    from smtp_desktop.config.consistency import security_summary
+
+    summary = security_summary(_oauth2({"mail.smtp.auth": "true",
+                                        "mail.smtp.starttls.required": "true"}), False)
+    assert summary.endswith("OAuth2 (microsoft) access token from the system keyring")
+    assert "password" not in summary
