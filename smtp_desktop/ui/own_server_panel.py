@@ -92,7 +92,7 @@ class OwnServerPanel(QGroupBox):
         self.host_edit.textEdited.connect(self._sync_preset_to_host)
         self.port_spin.valueChanged.connect(self._sync_preset_to_host)
         self.keys_editor.message.connect(self.message)
-        self.oauth.edited.connect(self.edited)
+        self.oauth.edited.connect(self._on_oauth_edited)
         self.oauth.message.connect(self.message)
         self.presets.chosen.connect(self._on_presets_chosen)
         self.consistency.fixed.connect(self._on_consistency_fixed)
@@ -113,6 +113,7 @@ class OwnServerPanel(QGroupBox):
         self.password.clear()
         self.keys_model.set_keys(settings.keys)
         self.oauth.apply(settings)
+        self._show_login_method()
         self._sync_preset_to_host()
         for label in self.errors.values():
             label.conceal()
@@ -141,9 +142,20 @@ class OwnServerPanel(QGroupBox):
         self.port_spin.setValue(settings.port)
         self.keys_model.set_keys(settings.keys)
         self.oauth.apply(settings)
+        self._show_login_method()
         self.presets.show_info(preset)  # type: ignore[arg-type]
         self.message.emit(f"Filled in the {preset.name} settings.")  # type: ignore[attr-defined]
         self.edited.emit()
+
+    def _on_oauth_edited(self) -> None:
+        self._show_login_method()
+        self.edited.emit()
+
+    def _show_login_method(self) -> None:
+        """With OAuth2 there is no password to type: its row is disabled (still shown)."""
+        from smtp_desktop.config.model import AuthMethod
+
+        self.password.row.setEnabled(self.oauth.method is AuthMethod.PASSWORD)
 
     def _on_consistency_fixed(self, settings: SmtpSettings, label: str) -> None:
         self.keys_model.set_keys(settings.keys)

@@ -68,6 +68,7 @@ def test_choosing_oauth2_shows_its_rows_and_saves_auth_and_the_client(window, qt
     method.setCurrentIndex(method.findData("oauth2"))
     assert client_id.isVisibleTo(window)
     assert child(window, QLineEdit, "oauthTenantEdit").isVisibleTo(window)  # microsoft
+    assert not child(window, QLineEdit, "passwordEdit").isEnabled()  # no password with OAuth2
     assert not child(window, QPushButton, "saveButton").isEnabled()  # no client ID yet
     client_id.setText("00000000-0000-0000-0000-000000000000")
     with qtbot.waitSignal(window.saved):
