@@ -33,7 +33,7 @@ from smtp_desktop.config.store import (
     settings_to_document,
     write_atomically,
 )
-from smtp_desktop.config.tokens import TokenStore, same_client, token_account
+from smtp_desktop.config.tokens import TokenStore, client_key, same_client, token_account
 from smtp_desktop.config.validation import validate, validate_default_service
 
 log = logging.getLogger(__name__)
@@ -199,8 +199,14 @@ class ConfigService:
         if token_account(previous) and token_account(previous) != token_account(settings):
             self._forget_tokens(previous)
         if not same_client(previous, settings):
-            self._forget_tokens(previous)
-            self._forget_tokens(settings)
+            # Tokens issued to the new client (a sign-in from the window's draft) stay.
+            for account_of in (previous, settings):
+                try:
+                    tokens = self.tokens.get(account_of)
+                except SecretStoreError:
+                    tokens = None
+                if tokens is not None and tokens.client != client_key(settings):
+                    self._forget_tokens(account_of)
 
     def _roll_back(self, account: str, before: str | None) -> str:
         """Put back what `account` held before a save that failed; says what happened."""

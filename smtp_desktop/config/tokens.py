@@ -1,7 +1,8 @@
 """OAuth2 tokens and client secrets in the keyring, never in a file.
 
 Tokens: account `oauth2:<username>@<host>`, value JSON `{refresh_token, access_token,
-expires_at, scopes, account}` (expires_at: the access token's expiry, ISO 8601 UTC, or null).
+expires_at, scopes, account, client}` (expires_at: the access token's expiry, ISO 8601 UTC, or
+null; client: the provider, client ID and tenant they were issued to).
 A client secret (Google desktop clients have one): account `oauth2-client:<client_id>`.
 """
 
@@ -26,6 +27,7 @@ class TokenSet:
     expires_at: str | None  # ISO 8601 UTC
     scopes: tuple[str, ...] = ()
     account: str | None = None  # the id_token's email
+    client: str | None = None  # the client they were issued to (`client_key`); None: unknown
 
     def expired(self, now: dt.datetime | None = None) -> bool:
         """Whether the access token is missing or (nearly) past its expiry."""
@@ -51,7 +53,8 @@ class TokenSet:
             tokens = cls(refresh_token=data.get("refresh_token"),
                          access_token=data.get("access_token"),
                          expires_at=data.get("expires_at"),
-                         scopes=tuple(str(s) for s in scopes), account=data.get("account"))
+                         scopes=tuple(str(s) for s in scopes), account=data.get("account"),
+                         client=data.get("client"))
             tokens.expired()  # the expiry must parse
         except (ValueError, TypeError, AttributeError):
             return None
@@ -74,6 +77,12 @@ def token_account(settings: SmtpSettings) -> str | None:
     """The keyring account of `settings`' tokens: `oauth2:<username>@<host>`."""
     account = settings.password_account
     return f"oauth2:{account}" if account else None
+
+
+def client_key(settings: SmtpSettings) -> str:
+    """Which client tokens belong to: provider, client ID and tenant."""
+    oauth2 = settings.oauth2
+    return f"{oauth2.provider.value}|{oauth2.client_id}|{oauth2.tenant or ''}"
 
 
 def same_client(a: SmtpSettings, b: SmtpSettings) -> bool:

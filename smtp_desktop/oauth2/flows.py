@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from smtp_desktop.config.model import OAuth2Provider, SmtpSettings
-from smtp_desktop.config.tokens import TokenSet
+from smtp_desktop.config.tokens import TokenSet, client_key
 from smtp_desktop.mail.errors import Category
 from smtp_desktop.oauth2.errors import OAuth2Error
 from smtp_desktop.oauth2.providers import endpoints
@@ -76,7 +76,7 @@ def account_of(id_token: object) -> str | None:
 def _finish(settings: SmtpSettings, reply: dict[str, object]) -> SignIn:
     tokens = tokens_from_reply(reply)
     account = account_of(reply.get("id_token"))
-    tokens = tokens.with_changes(account=account)
+    tokens = tokens.with_changes(account=account, client=client_key(settings))
     warning = None
     if account and account.lower() != settings.username.lower():
         warning = (f"You signed in as {account}, but the username is {settings.username}; "

@@ -91,7 +91,8 @@ def tokens_from_reply(reply: dict[str, Any], before: TokenSet | None = None,
         expires_in = None
     return TokenSet(refresh_token=refresh, access_token=access,
                     expires_at=expiry_after(expires_in, now), scopes=scopes,
-                    account=before.account if before else None)
+                    account=before.account if before else None,
+                    client=before.client if before else None)
 
 
 def refresh_grant(settings: SmtpSettings, tokens: TokenSet,

@@ -66,7 +66,8 @@ def test_tokens_live_in_the_keyring_as_json_under_the_account(authz, setup):
     tokens = _signed_in(authz, store, settings, FUTURE)
     assert token_account(settings) == f"oauth2:{USERNAME}@{settings.host}"
     value = json.loads(ring.entries[("smtp-desktop", token_account(settings))])
-    assert set(value) == {"refresh_token", "access_token", "expires_at", "scopes", "account"}
+    assert set(value) == {"refresh_token", "access_token", "expires_at", "scopes", "account",
+                          "client"}
     assert store.get(settings) == tokens
 
 
@@ -202,3 +203,17 @@ def test_tokens_are_never_in_the_settings_file(config):
     service.tokens.set(first, TokenSet("refresh-SECRET", "access-SECRET", FUTURE))
     service.save(first)
     assert "SECRET" not in service.paths.settings_file.read_text()
+
+
+def test_a_sign_in_with_the_new_client_survives_saving_the_client_change(config):
+    """The window signs in with the draft's client before Save: those tokens stay."""
+    from smtp_desktop.config.tokens import client_key
+
+    service, _ring = config
+    first = _oauth_settings()
+    service.save(first)
+    second = first.with_changes(oauth2=first.oauth2.with_changes(client_id="new-client"))
+    tokens = TokenSet("r", "a", FUTURE, client=client_key(second))
+    service.tokens.set(second, tokens)
+    service.save(second, previous=first)
+    assert service.tokens.get(second) == tokens
