@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Commands that read a password (from stdin or the keyring) into memory.
-SECRET_COMMANDS = frozenset({"send-test", "probe", "import", "import-default", "show"})
+SECRET_COMMANDS = frozenset({"send-test", "probe", "import", "import-default", "show", "oauth"})
 
 
 def holds_secrets(args: argparse.Namespace) -> bool:

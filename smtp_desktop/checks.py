@@ -57,6 +57,7 @@ class _Target:
     password: str | None
     sender: str | None
     service: str  # for the history: "own", "testsigma" or "local-outbox"
+    oauth2: bool = False  # log in with an OAuth2 access token (refreshed as needed)
 
 
 def warm_up() -> None:
@@ -90,6 +91,14 @@ def run_check(config: ConfigService, request: CheckRequest,
                                      cancel)
             if outcome.ok and request.kind is CheckKind.SEND_TEST:
                 outcome = dataclasses.replace(outcome, delivered_to=LOCAL_OUTBOX)
+        elif target.oauth2:
+            from smtp_desktop.oauth2.sending import with_access_token
+
+            outcome = with_access_token(
+                target.settings, config.tokens,
+                lambda token: _transport(request, dataclasses.replace(target, password=token),
+                                         cancel),
+                lock_folder=config.paths.config_dir)
         else:
             outcome = _transport(request, target, cancel)
     _record(config, request, service, outcome)
@@ -163,6 +172,8 @@ def _resolve_target(config: ConfigService, request: CheckRequest) -> _Target | O
         listed = " ".join(p.message for p in problems)
         return failed_outcome(Category.INVALID_INPUT, f"The settings are not complete: {listed}",
                               settings=settings, advice="Correct the marked fields and try again.")
+    if settings.uses_oauth2 and settings.auth_required:
+        return _Target(settings, None, request.sender, Service.OWN.value, oauth2=True)
     password = normalize_password(request.password).value if request.password else None
     if password is None and settings.auth_required:
         account = request.password_account or settings.password_account

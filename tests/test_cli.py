@@ -54,8 +54,11 @@ def test_show_json_on_a_fresh_install(cli):
     document = json.loads(out)
     assert document["saved"] is False
     assert document["settings"] == {
-        "version": 1, "enabled": False, "service": "testsigma",
-        "own": {"host": "", "port": 587, "username": "",
+        "version": 2, "enabled": False, "service": "testsigma",
+        "own": {"host": "", "port": 587, "username": "", "auth": "password",
+                "oauth2": {"provider": "microsoft", "client_id": "", "tenant": "organizations",
+                           "authorization_endpoint": None, "token_endpoint": None,
+                           "device_authorization_endpoint": None, "scopes": None},
                 "keys": {"mail.smtp.auth": "true", "mail.smtp.starttls.enable": "true"}}}
     assert document["keyring"]["secure"] is False
     assert document["password_stored"] is None
@@ -231,8 +234,9 @@ def test_presets_json_contract(cli):
     assert {p["id"] for p in presets} >= {"gmail", "outlook", "sendgrid", "ses", "custom"}
     for preset in presets:
         assert set(preset) == {"id", "name", "host", "port", "keys", "username_hint", "regions",
-                               "auth", "docs"}
+                               "auth", "oauth2", "docs"}
         assert preset["auth"] in {"password", "app-password", "api-key", "oauth2-only"}
+        assert preset["oauth2"] in {"microsoft", "google", None}
     assert next(p for p in presets if p["id"] == "outlook")["auth"] == "oauth2-only"
 
 

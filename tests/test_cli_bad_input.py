@@ -12,6 +12,7 @@ import sys
 import keyring
 import pytest
 from support.memory_keyring import MemoryKeyring
+from support.settings_documents import as_version_2
 
 from smtp_desktop.app import main
 
@@ -79,7 +80,7 @@ def test_import_repairs_a_settings_file_with_a_huge_number(cli, tmp_path):
     (cli.config_dir / "settings.json").write_text(damaged)
     code, out, err = cli("import", write(tmp_path / "in.json", SETTINGS), "--json")
     assert code == 0, out + err
-    assert json.loads((cli.config_dir / "settings.json").read_text()) == SETTINGS
+    assert json.loads((cli.config_dir / "settings.json").read_text()) == as_version_2(SETTINGS)
     assert [b.read_text() for b in cli.config_dir.glob("settings.json.corrupt-*")] == [damaged]
 
 

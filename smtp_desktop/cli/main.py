@@ -17,14 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smtp_desktop.cli.output import JsonPrinted, print_json, report
+from smtp_desktop.cli.output import JsonPrinted, Output, print_json
+from smtp_desktop.cli.saved import load_saved
 from smtp_desktop.config.errors import (
     ConfigError,
     FutureVersionError,
     PasswordInputError,
-    SecretStoreError,
     SettingsFileError,
-    SettingsLockedError,
     SettingsWriteError,
 )
 from smtp_desktop.config.model import SmtpSettings
@@ -53,6 +52,9 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("file", metavar="FILE", help="a file in the settings.json shape")
     imp.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input and store it in the keyring")
+    imp.add_argument("--client-secret-stdin", action="store_true",
+                     help="read the OAuth2 client secret (Google desktop clients) from standard "
+                          "input and store it in the keyring")
     imp.add_argument("--dry-run", action="store_true", help="validate only; change nothing")
     imp.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -66,9 +68,11 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     presets = sub.add_parser("presets", help="list the provider presets")
     presets.add_argument("--json", action="store_true", help="print one JSON list")
 
+    from smtp_desktop.cli import oauth as cli_oauth
     from smtp_desktop.cli import outbox as cli_outbox
 
     cli_outbox.add_subcommands(sub)
+    cli_oauth.add_subcommands(sub)
 
     for name, text in (("send-test", "send a test email with the saved settings"),
                        ("probe", "connect, upgrade TLS and log in, then quit; sends no mail")):
@@ -103,34 +107,6 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-class _Output:
-    """Collects the one JSON object (with --json) or prints lines for people."""
-
-    def __init__(self, as_json: bool) -> None:
-        self.as_json = as_json
-
-    def done(self, code: ExitCode, message: str, **fields: Any) -> int:
-        return report(self.as_json, code, message, **fields)
-
-    def failed(self, exc: Exception) -> int:
-        problems = [str(p) for p in getattr(exc, "problems", ())]
-        code = exit_code_for(exc)
-        if problems and not self.as_json:
-            # Problems quote values from outside, line breaks included: one escaped line each.
-            context = getattr(exc, "context", None) or str(exc).split("\n", 1)[0].rstrip(":")
-            print("\n".join([f"{escape(context)}:", *(f"  - {escape(p)}" for p in problems)]),
-                  file=sys.stderr)
-            return int(code)
-        return self.done(code, str(exc), problems=problems)
-
-
-def exit_code_for(exc: Exception) -> ExitCode:
-    if isinstance(exc, (SecretStoreError, SettingsLockedError, SettingsWriteError)):
-        # no secure keyring, a locked keyring, settings in use, a file of ours not written
-        return ExitCode.ENVIRONMENT
-    return ExitCode.INVALID
-
-
 def _read_password_stdin() -> str:
     """The first line of standard input, decoded strictly: bytes that are not UTF-8 are
     refused (PasswordInputError), never guessed at or passed on to the keyring."""
@@ -154,7 +130,7 @@ def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None 
     for warning in environment_warnings():
         print(f"Warning: {warning}", file=sys.stderr)
     JsonPrinted.started = False
-    out = _Output(getattr(args, "json", False))
+    out = Output(getattr(args, "json", False))
     try:
         with _signals_interrupt():
             return _dispatch(args, paths, config, out)
@@ -163,7 +139,7 @@ def run(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None 
 
 
 def _dispatch(args: argparse.Namespace, paths: AppPaths, config: ConfigService | None,
-              out: _Output) -> int:
+              out: Output) -> int:
     if args.command in ("outbox", "history"):
         from smtp_desktop.cli import outbox as cli_outbox
 
@@ -171,7 +147,7 @@ def _dispatch(args: argparse.Namespace, paths: AppPaths, config: ConfigService |
     config = config or ConfigService(paths)
     handler = {
         "show": _show, "export": _export, "import": _import, "import-default": _import_default,
-        "send-test": _check, "probe": _check, "presets": _presets,
+        "send-test": _check, "probe": _check, "presets": _presets, "oauth": _oauth,
     }[args.command]
     try:
         return handler(args, config, out)
@@ -181,7 +157,13 @@ def _dispatch(args: argparse.Namespace, paths: AppPaths, config: ConfigService |
         return out.done(ExitCode.ENVIRONMENT, f"{exc.strerror or exc}: {exc.filename or ''}")
 
 
-def _interrupted(args: argparse.Namespace, out: _Output) -> int:
+def _oauth(args: argparse.Namespace, config: ConfigService, out: Output) -> int:
+    from smtp_desktop.cli import oauth as cli_oauth
+
+    return cli_oauth.run(args, config, out)
+
+
+def _interrupted(args: argparse.Namespace, out: Output) -> int:
     if not out.as_json:
         print("Interrupted.", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
@@ -195,25 +177,10 @@ def _interrupted(args: argparse.Namespace, out: _Output) -> int:
     return out.done(ExitCode.INTERRUPTED, "Interrupted; the command did not finish.")
 
 
-def _load_strict(config: ConfigService) -> Any:
-    """Saved settings for commands that act on them. A damaged file is an error that changes
-    nothing (the window, or an import, sets it aside), never silent defaults."""
-    try:
-        result = config.load(set_aside=False)
-    except FutureVersionError:
-        raise
-    except SettingsFileError as exc:
-        raise SettingsFileError(
-            f"{exc} Open the window to set the damaged file aside, or import a good one.") from None
-    if result.read_only:
-        raise FutureVersionError(result.notice or "settings.json is from a newer version.")
-    return result
-
-
-def _show(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
+def _show(args: argparse.Namespace, config: ConfigService, out: Output) -> int:
     from smtp_desktop.environment import environment_warnings
 
-    result = _load_strict(config)
+    result = load_saved(config)
     settings = result.settings
     from smtp_desktop.config.validation import validate
 
@@ -264,7 +231,7 @@ def _show(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
     return int(ExitCode.INVALID if problems else ExitCode.OK)
 
 
-def _presets(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
+def _presets(args: argparse.Namespace, config: ConfigService, out: Output) -> int:
     from smtp_desktop.config.presets import bundled_presets, presets_json
 
     if out.as_json:
@@ -279,8 +246,8 @@ def _presets(args: argparse.Namespace, config: ConfigService, out: _Output) -> i
     return int(ExitCode.OK)
 
 
-def _export(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
-    settings = _load_strict(config).settings
+def _export(args: argparse.Namespace, config: ConfigService, out: Output) -> int:
+    settings = load_saved(config).settings
     if args.file == "-":
         from smtp_desktop.config.store import dumps
 
@@ -297,14 +264,26 @@ def _export(args: argparse.Namespace, config: ConfigService, out: _Output) -> in
                     file=str(target))
 
 
-def _import(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
+def _import(args: argparse.Namespace, config: ConfigService, out: Output) -> int:
     settings = config.read_import(Path(args.file))
     try:
-        previous: SmtpSettings | None = _load_strict(config).settings
+        previous: SmtpSettings | None = load_saved(config).settings
     except FutureVersionError:
         raise
     except SettingsFileError:
         previous = None  # a damaged file is what an import repairs; it is set aside first
+    if args.password_stdin and settings.uses_oauth2:
+        return out.done(ExitCode.INVALID, f'{args.file} logs in with OAuth2 ("auth": "oauth2"): '
+                        "there is no password to store; nothing was changed.")
+    if args.password_stdin and args.client_secret_stdin:
+        return out.done(ExitCode.INVALID, "Give either --password-stdin or --client-secret-stdin.")
+    client_secret = _read_password_stdin() if args.client_secret_stdin else None
+    if args.client_secret_stdin and not (client_secret and settings.oauth2.client_id):
+        return out.done(ExitCode.INVALID, "No client secret was given on standard input, or "
+                        f"{args.file} has no oauth2.client_id; nothing was changed.")
+    if client_secret and not args.dry_run:
+        config.secrets.require_secure()
+        config.tokens.set_client_secret(settings.oauth2.client_id, client_secret)
     password = _read_password_stdin() if args.password_stdin else None
     if args.password_stdin and not password:
         return out.done(ExitCode.INVALID, "No password was given on standard input.")
@@ -326,7 +305,7 @@ def _import(args: argparse.Namespace, config: ConfigService, out: _Output) -> in
                     settings=settings_to_document(settings))
 
 
-def _import_default(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
+def _import_default(args: argparse.Namespace, config: ConfigService, out: Output) -> int:
     service = config.read_default_service(Path(args.file))
     password = _read_password_stdin() if args.password_stdin else None
     if args.password_stdin and not password:
@@ -336,12 +315,12 @@ def _import_default(args: argparse.Namespace, config: ConfigService, out: _Outpu
                     f"sender {service.sender}.")
 
 
-def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int:
+def _check(args: argparse.Namespace, config: ConfigService, out: Output) -> int:
     from smtp_desktop.checks import CheckKind, CheckRequest
     from smtp_desktop.mail import Category, failed_outcome
 
     try:
-        settings = _load_strict(config).settings
+        settings = load_saved(config).settings
     except ConfigError as exc:
         outcome = failed_outcome(Category.INVALID_INPUT, str(exc))
     else:
@@ -349,6 +328,11 @@ def _check(args: argparse.Namespace, config: ConfigService, out: _Output) -> int
             return _print_check(failed_outcome(
                 Category.INVALID_INPUT, "The recipient (--to) is empty.",
                 advice="Give the address to send the test email to, e.g. --to me@example.com."),
+                out)
+        if args.password_stdin and settings.uses_oauth2:
+            return _print_check(failed_outcome(
+                Category.INVALID_INPUT, "The login method is OAuth2: there is no password to "
+                "give with --password-stdin.", advice="Sign in with smtp-desktop oauth login."),
                 out)
         try:
             password = _read_password_stdin() if args.password_stdin else None
@@ -424,7 +408,7 @@ def _cli_words(text: str | None) -> str | None:
     return text
 
 
-def _print_check(outcome: Any, out: _Output) -> int:
+def _print_check(outcome: Any, out: Output) -> int:
     import dataclasses
 
     outcome = dataclasses.replace(outcome, advice=_cli_words(outcome.advice))

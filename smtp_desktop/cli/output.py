@@ -6,8 +6,9 @@ import json
 import sys
 from typing import Any
 
+from smtp_desktop.config.errors import SecretStoreError, SettingsLockedError, SettingsWriteError
 from smtp_desktop.exit_codes import ExitCode
-from smtp_desktop.text import escape_lines
+from smtp_desktop.text import escape, escape_lines
 
 
 def report(as_json: bool, code: ExitCode, message: str, **fields: Any) -> int:
@@ -36,3 +37,31 @@ def print_json(value: Any) -> None:
     text = json.dumps(value, indent=2, ensure_ascii=False)
     JsonPrinted.started = True
     print(text, flush=True)
+
+
+class Output:
+    """Collects the one JSON object (with --json) or prints lines for people."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def done(self, code: ExitCode, message: str, **fields: Any) -> int:
+        return report(self.as_json, code, message, **fields)
+
+    def failed(self, exc: Exception) -> int:
+        problems = [str(p) for p in getattr(exc, "problems", ())]
+        code = exit_code_for(exc)
+        if problems and not self.as_json:
+            # Problems quote values from outside, line breaks included: one escaped line each.
+            context = getattr(exc, "context", None) or str(exc).split("\n", 1)[0].rstrip(":")
+            print("\n".join([f"{escape(context)}:", *(f"  - {escape(p)}" for p in problems)]),
+                  file=sys.stderr)
+            return int(code)
+        return self.done(code, str(exc), problems=problems)
+
+
+def exit_code_for(exc: Exception) -> ExitCode:
+    if isinstance(exc, (SecretStoreError, SettingsLockedError, SettingsWriteError)):
+        # no secure keyring, a locked keyring, settings in use, a file of ours not written
+        return ExitCode.ENVIRONMENT
+    return ExitCode.INVALID

@@ -188,6 +188,10 @@ def security_summary(settings: SmtpSettings, password_in_keyring: bool,
 
     if not policy.auth:
         parts.append("no login")
+    elif policy.oauth2:
+        provider = settings.oauth2.provider.value
+        parts.append(f"OAuth2 ({provider}) access token from {keyring}"
+                     + _unencrypted_login(policy))
     else:
         source = (f"password from {keyring}" if password_in_keyring
                   else f"password not stored in {keyring}")

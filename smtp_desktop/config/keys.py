@@ -36,17 +36,22 @@ class KeySpec:
 # The one table of TLS version names, oldest first (the transport maps "TLSv1.2" to
 # ssl.TLSVersion.TLSv1_2 by replacing the dot).
 TLS_VERSIONS: tuple[str, ...] = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-# Login mechanisms the transport implements, and those JavaMail knows that it does not.
-IMPLEMENTED_MECHANISMS: tuple[str, ...] = ("PLAIN", "LOGIN", "CRAM-MD5")
-UNIMPLEMENTED_MECHANISMS: tuple[str, ...] = ("XOAUTH2", "NTLM", "DIGEST-MD5")
+# Login mechanisms the transport implements, and those JavaMail knows that it does not. The
+# password ones serve `auth: "password"`, the token ones (SASL, RFC 7628 and Google's XOAUTH2)
+# serve `auth: "oauth2"`; config/policy.py keeps each list to its own login method.
+PASSWORD_MECHANISMS: tuple[str, ...] = ("PLAIN", "LOGIN", "CRAM-MD5")
+TOKEN_MECHANISMS: tuple[str, ...] = ("XOAUTH2", "OAUTHBEARER")
+IMPLEMENTED_MECHANISMS: tuple[str, ...] = PASSWORD_MECHANISMS + TOKEN_MECHANISMS
+UNIMPLEMENTED_MECHANISMS: tuple[str, ...] = ("NTLM", "DIGEST-MD5")
 ALLOW_UNENCRYPTED_LOGIN = "smtp-desktop.allow-unencrypted-login"
 
 CATALOGUE: tuple[KeySpec, ...] = (
     KeySpec("mail.smtp.auth", KeyType.BOOLEAN, "false",
             "Log in to the server with the username and password.", True),
     KeySpec("mail.smtp.auth.mechanisms", KeyType.MECHANISM_LIST, "PLAIN LOGIN",
-            "Space-separated login mechanisms to try, in order (PLAIN, LOGIN, CRAM-MD5; "
-            "XOAUTH2, NTLM and DIGEST-MD5 are not implemented and are skipped).", True),
+            "Space-separated login mechanisms to try, in order: PLAIN, LOGIN, CRAM-MD5 with a "
+            "password; XOAUTH2, OAUTHBEARER with OAuth2 (default there: both). NTLM and "
+            "DIGEST-MD5 are not implemented and are skipped.", True),
     KeySpec("mail.smtp.auth.login.disable", KeyType.BOOLEAN, "false",
             "Never use the AUTH LOGIN mechanism.", True),
     KeySpec("mail.smtp.auth.plain.disable", KeyType.BOOLEAN, "false",

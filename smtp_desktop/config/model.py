@@ -19,6 +19,39 @@ class Service(str, enum.Enum):
     OWN = "own"
 
 
+class AuthMethod(str, enum.Enum):
+    """How the login proves who it is: a password in the keyring, or OAuth2 tokens."""
+
+    PASSWORD = "password"
+    OAUTH2 = "oauth2"
+
+
+class OAuth2Provider(str, enum.Enum):
+    MICROSOFT = "microsoft"
+    GOOGLE = "google"
+    CUSTOM = "custom"
+
+
+@dataclass(frozen=True)
+class OAuth2Settings:
+    """The registered OAuth2 client a sign-in uses (settings.json `own.oauth2`).
+
+    None for an endpoint or the scopes means the provider's default; `tenant` is read for
+    microsoft only. A client secret is never here: it lives in the keyring.
+    """
+
+    provider: OAuth2Provider = OAuth2Provider.MICROSOFT
+    client_id: str = ""
+    tenant: str | None = "organizations"
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    device_authorization_endpoint: str | None = None
+    scopes: tuple[str, ...] | None = None
+
+    def with_changes(self, **changes: object) -> OAuth2Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
 Keys = tuple[tuple[str, str], ...]
 
 
@@ -41,6 +74,12 @@ class SmtpSettings:
     port: int = DEFAULT_PORT
     username: str = ""
     keys: Keys = field(default=DEFAULT_KEYS)
+    auth: AuthMethod = AuthMethod.PASSWORD
+    oauth2: OAuth2Settings = field(default_factory=OAuth2Settings)
+
+    @property
+    def uses_oauth2(self) -> bool:
+        return self.auth is AuthMethod.OAUTH2
 
     @property
     def keys_dict(self) -> dict[str, str]:

@@ -7,10 +7,12 @@ The transport, validation, the consistency checks and the security summary all c
     mail.smtp.starttls.required true makes it mandatory and implies enable (JavaMail's rule);
   * the certificate is verified unless mail.smtp.ssl.trust is '*' or names the host;
     mail.smtp.ssl.checkserveridentity false turns off only the host-name check;
-  * credentials never go over an unencrypted connection to a peer that is not loopback, unless
-    smtp-desktop.allow-unencrypted-login is true. Loopback is decided on the address actually
-    connected to (`is_loopback_address`); before connecting, only an IP literal or the name
-    `localhost` tells (`host_is_loopback`).
+  * the login mechanisms are those of the login method: PLAIN, LOGIN, CRAM-MD5 with a password,
+    XOAUTH2 and OAUTHBEARER with OAuth2 (the default there); one of the other kind is invalid;
+  * credentials (a password or a token) never go over an unencrypted connection to a peer
+    that is not loopback, unless smtp-desktop.allow-unencrypted-login is true. Loopback is
+    decided on the address actually connected to (`is_loopback_address`); before connecting,
+    only an IP literal or the name `localhost` tells (`host_is_loopback`).
 
 Host names are compared lowercased and without one trailing dot (`normalize_host`). The
 policy is computed from unvalidated settings too (the window summarises a draft): values that
@@ -28,9 +30,11 @@ from smtp_desktop.config.keys import (
     ALLOW_UNENCRYPTED_LOGIN,
     BY_NAME,
     IMPLEMENTED_MECHANISMS,
+    PASSWORD_MECHANISMS,
     TLS_VERSIONS,
+    TOKEN_MECHANISMS,
 )
-from smtp_desktop.config.model import SmtpSettings
+from smtp_desktop.config.model import OAuth2Provider, SmtpSettings
 
 SSL_ENABLE = "mail.smtp.ssl.enable"
 STARTTLS_ENABLE = "mail.smtp.starttls.enable"
@@ -102,8 +106,11 @@ class ConnectionPolicy:
     check_server_identity: bool
     min_tls: str | None
     max_tls: str | None
-    mechanisms: tuple[str, ...]  # implemented ones, in order, after the *.disable keys
+    mechanisms: tuple[str, ...]  # implemented ones for the login method, in order, after the
+    # *.disable keys
     unimplemented_mechanisms: tuple[str, ...]  # listed but not implemented: skipped
+    foreign_mechanisms: tuple[str, ...]  # implemented, but for the other login method: invalid
+    oauth2: bool  # the login sends an OAuth2 access token, not a password
     allow_unencrypted_login: bool
     connect_timeout: float  # seconds
     read_timeout: float
@@ -173,7 +180,11 @@ def _policy(settings: SmtpSettings, _port_type: type) -> ConnectionPolicy:
         mode = TlsMode.NONE
     trust = {normalize_host(token) for token in (settings.key(SSL_TRUST) or "").split()}
     protocols = [v for v in TLS_VERSIONS if v in (settings.key("mail.smtp.ssl.protocols") or "").split()]
-    listed = ((settings.key(MECHANISMS) or "").strip() or BY_NAME[MECHANISMS].default).upper().split()
+    oauth2 = settings.uses_oauth2
+    own_kind = TOKEN_MECHANISMS if oauth2 else PASSWORD_MECHANISMS
+    listed = ((settings.key(MECHANISMS) or "").strip()
+              or (default_token_mechanisms(settings.oauth2.provider) if oauth2
+                  else BY_NAME[MECHANISMS].default)).upper().split()
     listed = list(dict.fromkeys(listed))
     disabled = {name for name, key in (("LOGIN", "mail.smtp.auth.login.disable"),
                                        ("PLAIN", "mail.smtp.auth.plain.disable")) if flag(key)}
@@ -189,13 +200,24 @@ def _policy(settings: SmtpSettings, _port_type: type) -> ConnectionPolicy:
         check_server_identity=flag(CHECK_SERVER_IDENTITY, True),
         min_tls=protocols[0] if protocols else None,
         max_tls=protocols[-1] if protocols else None,
-        mechanisms=tuple(m for m in listed if m in IMPLEMENTED_MECHANISMS and m not in disabled),
+        mechanisms=tuple(m for m in listed if m in own_kind and m not in disabled),
         unimplemented_mechanisms=tuple(m for m in listed if m not in IMPLEMENTED_MECHANISMS),
+        foreign_mechanisms=tuple(m for m in listed if m in IMPLEMENTED_MECHANISMS
+                                 and m not in own_kind),
+        oauth2=oauth2,
         allow_unencrypted_login=flag(ALLOW_UNENCRYPTED_LOGIN),
         connect_timeout=_seconds(settings, "mail.smtp.connectiontimeout"),
         read_timeout=_seconds(settings, "mail.smtp.timeout"),
         write_timeout=_seconds(settings, "mail.smtp.writetimeout"),
     )
+
+
+def default_token_mechanisms(provider: OAuth2Provider) -> str:
+    """The OAuth2 mechanisms tried when mail.smtp.auth.mechanisms is not set: XOAUTH2 first for
+    Microsoft and Google (what they document), the standard OAUTHBEARER first otherwise."""
+    if provider is OAuth2Provider.CUSTOM:
+        return "OAUTHBEARER XOAUTH2"
+    return "XOAUTH2 OAUTHBEARER"
 
 
 def _seconds(settings: SmtpSettings, name: str) -> float:

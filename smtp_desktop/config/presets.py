@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from smtp_desktop.config.errors import ConfigError
-from smtp_desktop.config.model import Keys, SmtpSettings
+from smtp_desktop.config.model import AuthMethod, Keys, OAuth2Provider, OAuth2Settings, SmtpSettings
 from smtp_desktop.config.store import JsonObject, object_with_pairs
 from smtp_desktop.config.validation import host_problem, key_problems, port_problem
 
@@ -95,6 +95,12 @@ class Preset:
     confirmed: str
     domains: tuple[str, ...]
     notice: str = ""
+    # The OAuth2 provider the account can sign in with (None: passwords only); `oauth2_tenant`
+    # is the Microsoft tenant to start with. `oauth2_default`: applying the preset chooses
+    # OAuth2 as the login method (Microsoft 365, Outlook.com); else it only offers it (Gmail).
+    oauth2: OAuth2Provider | None = None
+    oauth2_tenant: str | None = None
+    oauth2_default: bool = False
 
     @property
     def keys_dict(self) -> dict[str, str]:
@@ -117,7 +123,7 @@ class Preset:
 _ID = re.compile(r"[a-z0-9][a-z0-9.-]*")
 _PRESET_FIELDS = ("id", "name", "host", "port", "keys", "username_hint", "regions", "auth", "help",
                   "docs", "confirmed", "domains")
-_PRESET_OPTIONAL = ("notice",)
+_PRESET_OPTIONAL = ("notice", "oauth2", "oauth2_tenant", "oauth2_default")
 _REGION_FIELDS = ("id", "name", "host")
 _REGION_OPTIONAL = ("domains",)
 
@@ -237,11 +243,23 @@ def _read_preset(obj: Any, source: str, index: int) -> Preset:
     if regions and host not in {r.host for r in regions}:
         raise reader.fail("host", f"{host} must be the host of one of the regions.")
 
+    oauth2 = obj.get("oauth2")
+    if oauth2 not in (None, OAuth2Provider.MICROSOFT.value, OAuth2Provider.GOOGLE.value):
+        raise reader.fail("oauth2", 'must be "microsoft", "google" or null.')
+    tenant = obj.get("oauth2_tenant")
+    if tenant is not None and (not isinstance(tenant, str) or oauth2 != "microsoft"):
+        raise reader.fail("oauth2_tenant", "must be a string, and only with oauth2 microsoft.")
+    oauth2_default = obj.get("oauth2_default", False)
+    if not isinstance(oauth2_default, bool) or (oauth2_default and oauth2 is None):
+        raise reader.fail("oauth2_default", "must be true or false, and true only with oauth2.")
+
     return Preset(
         id=preset_id, name=reader.text(obj, "name"), host=host, port=port, keys=keys,
         username_hint=reader.text(obj, "username_hint"), regions=regions, auth=auth,
         help=reader.text(obj, "help"), docs=docs, confirmed=confirmed, domains=domains,
         notice=reader.text(obj, "notice", allow_empty=True),
+        oauth2=OAuth2Provider(oauth2) if oauth2 else None, oauth2_tenant=tenant,
+        oauth2_default=oauth2_default,
     )
 
 
@@ -383,7 +401,16 @@ def apply_preset(settings: SmtpSettings, preset: Preset, region_id: str | None =
     if not host:
         host = settings.host
     kept = tuple((k, v) for k, v in settings.keys if k not in CONNECTION_KEYS and k not in preset.keys_dict)
-    return settings.with_changes(host=host, port=preset.port, keys=preset.keys + kept)
+    changed = settings.with_changes(host=host, port=preset.port, keys=preset.keys + kept)
+    if preset.oauth2 is None:
+        return changed.with_changes(auth=AuthMethod.PASSWORD) if settings.uses_oauth2 else changed
+    oauth2 = settings.oauth2
+    if oauth2.provider is not preset.oauth2:  # a client ID belongs to one provider
+        oauth2 = OAuth2Settings(provider=preset.oauth2, tenant=preset.oauth2_tenant)
+    elif preset.oauth2_tenant:
+        oauth2 = oauth2.with_changes(tenant=preset.oauth2_tenant)
+    auth = AuthMethod.OAUTH2 if preset.oauth2_default else settings.auth
+    return changed.with_changes(oauth2=oauth2, auth=auth)
 
 
 def presets_json(presets: Sequence[Preset] | None = None) -> list[dict[str, Any]]:
@@ -398,6 +425,7 @@ def presets_json(presets: Sequence[Preset] | None = None) -> list[dict[str, Any]
             "username_hint": p.username_hint,
             "regions": [r.id for r in p.regions],
             "auth": p.auth.value,
+            "oauth2": p.oauth2.value if p.oauth2 else None,
             "docs": p.docs,
         }
         for p in _presets(presets)

@@ -33,6 +33,7 @@ from smtp_desktop.config.store import (
     settings_to_document,
     write_atomically,
 )
+from smtp_desktop.config.tokens import TokenStore, client_key, same_client, token_account
 from smtp_desktop.config.validation import validate, validate_default_service
 
 log = logging.getLogger(__name__)
@@ -137,9 +138,12 @@ class ConfigService:
                 stored = True
             except SecretStoreError as exc:
                 password_error = str(exc)
+        moved_tokens = self._carry_tokens(settings, previous)
         try:
             revision = self.store.save(settings)
         except SettingsWriteError as exc:
+            if moved_tokens:
+                self._forget_tokens(settings)
             if not stored or new_account is None:
                 raise
             # The settings stay as they were, so the keyring must too: no password is left
@@ -151,10 +155,58 @@ class ConfigService:
                 moved = self.secrets.delete(old_account) and not secret
             except SecretStoreError as exc:
                 log.warning("could not remove the old keyring entry %s: %s", old_account, exc)
+        self._drop_old_tokens(settings, previous)
         log.info("settings saved to %s", self.paths.settings_file)
         return SaveResult(settings, password_stored=stored and bool(secret),
                           password_moved=moved, password_error=password_error,
                           revision=revision)
+
+    # ------------------------------------------------------------ OAuth2 tokens
+
+    @property
+    def tokens(self) -> TokenStore:
+        return TokenStore(self.secrets)
+
+    def _carry_tokens(self, settings: SmtpSettings, previous: SmtpSettings | None) -> bool:
+        """Tokens follow the account as the password does: written under the new account before
+        the file names it. Not when the client changed (that signs out). True when copied."""
+        if previous is None or not same_client(previous, settings):
+            return False
+        old, new = token_account(previous), token_account(settings)
+        if not old or not new or old == new:
+            return False
+        try:
+            tokens = self.tokens.get(previous)
+            if tokens is None:
+                return False
+            self.tokens.set(settings, tokens)
+        except SecretStoreError as exc:
+            log.warning("could not move the OAuth2 tokens to %s: %s", new, exc)
+            return False
+        return True
+
+    def _forget_tokens(self, settings: SmtpSettings) -> None:
+        try:
+            self.tokens.delete(settings)
+        except SecretStoreError as exc:
+            log.warning("could not remove OAuth2 tokens: %s", exc)
+
+    def _drop_old_tokens(self, settings: SmtpSettings, previous: SmtpSettings | None) -> None:
+        """After the file names the new account: the old account's tokens go; a changed
+        provider, client ID or tenant signs out (the tokens belong to the old client)."""
+        if previous is None:
+            return
+        if token_account(previous) and token_account(previous) != token_account(settings):
+            self._forget_tokens(previous)
+        if not same_client(previous, settings):
+            # Tokens issued to the new client (a sign-in from the window's draft) stay.
+            for account_of in (previous, settings):
+                try:
+                    tokens = self.tokens.get(account_of)
+                except SecretStoreError:
+                    tokens = None
+                if tokens is not None and tokens.client != client_key(settings):
+                    self._forget_tokens(account_of)
 
     def _roll_back(self, account: str, before: str | None) -> str:
         """Put back what `account` held before a save that failed; says what happened."""

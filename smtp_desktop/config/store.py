@@ -19,15 +19,27 @@ from smtp_desktop.config.errors import (
     SettingsLockedError,
     SettingsWriteError,
 )
-from smtp_desktop.config.model import DefaultService, Keys, Service, SmtpSettings
+from smtp_desktop.config.migrations import SETTINGS_VERSION, migrate_settings, oauth2_to_document
+from smtp_desktop.config.model import (
+    AuthMethod,
+    DefaultService,
+    Keys,
+    OAuth2Provider,
+    OAuth2Settings,
+    Service,
+    SmtpSettings,
+)
 from smtp_desktop.config.paths import PRIVATE_FILE_MODE, make_private_folder, restrict_file
 from smtp_desktop.text import escape
 
 log = logging.getLogger(__name__)
 
-FILE_VERSION = 1
+FILE_VERSION = SETTINGS_VERSION  # settings.json; older versions are migrated when read
+DEFAULT_SERVICE_VERSION = 1  # default-service.json: password only, unchanged
 _TOP_FIELDS = ("version", "enabled", "service", "own")
-_OWN_FIELDS = ("host", "port", "username", "keys")
+_OWN_FIELDS = ("host", "port", "username", "auth", "oauth2", "keys")
+_OAUTH2_FIELDS = ("provider", "client_id", "tenant", "authorization_endpoint", "token_endpoint",
+                  "device_authorization_endpoint", "scopes")
 _DEFAULT_SERVICE_FIELDS = ("version", "host", "port", "username", "sender", "keys")
 
 
@@ -107,16 +119,23 @@ def parse_keys(obj: Any, where: str, problems: list[str]) -> Keys:
     return tuple(keys)
 
 
-def _check_version(doc: dict[str, Any], source: str, problems: list[str]) -> None:
+def _check_version(doc: dict[str, Any], source: str, problems: list[str],
+                   current: int = DEFAULT_SERVICE_VERSION) -> int | None:
+    """The file's version when it is one this app reads (1 up to `current`), else None with
+    the problem noted; a newer version raises FutureVersionError."""
     version = doc.get("version")
+    expected = "the number 1" if current == 1 else f"a number from 1 to {current}"
     if isinstance(version, bool) or not isinstance(version, int):
-        problems.append("version must be the number 1.")
-    elif version > FILE_VERSION:
+        problems.append(f"version must be {expected}.")
+    elif version > current:
         raise FutureVersionError(
             f"{source} was written by a newer smtp-desktop (file version {version}; this version "
-            f"reads {FILE_VERSION}). Update smtp-desktop; the file is left untouched.")
+            f"reads {current}). Update smtp-desktop; the file is left untouched.")
     elif version < 1:
-        problems.append("version must be the number 1.")
+        problems.append(f"version must be {expected}.")
+    else:
+        return version
+    return None
 
 
 def _string(obj: dict[str, Any], name: str, where: str, problems: list[str]) -> str:
@@ -145,7 +164,9 @@ def read_settings_document(doc: Any, source: str = "settings.json",
     if not isinstance(doc, dict):
         raise SettingsFileError(f"{source} must hold a JSON object.")
     if not (isinstance(doc, JsonObject) and doc.has_duplicates):
-        _check_version(doc, source, problems)
+        version = _check_version(doc, source, problems, FILE_VERSION)
+        if version is not None:
+            doc = migrate_settings(doc, version, problems)
     if not _check_fields(doc, _TOP_FIELDS, source, problems):
         return None, problems
     unreadable = len(problems)  # problems after this one are values of the wrong type
@@ -168,10 +189,50 @@ def read_settings_document(doc: Any, source: str = "settings.json",
     username = _string(own, "username", "own", problems)
     port = _port(own, "own", problems)
     keys = parse_keys(own["keys"], "own.keys", problems)
-    if wrong_types or problems[unreadable:]:  # no settings that validation could check
+    auth = AuthMethod.PASSWORD
+    try:
+        auth = AuthMethod(own["auth"])
+    except (ValueError, TypeError):
+        problems.append('own.auth must be "password" or "oauth2".')
+    oauth2 = _parse_oauth2(own["oauth2"], problems)
+    if wrong_types or problems[unreadable:] or oauth2 is None:  # nothing validation could check
         return None, problems
     return SmtpSettings(enabled=doc["enabled"], service=service, host=host, port=port,
-                        username=username, keys=keys), problems
+                        username=username, keys=keys, auth=auth, oauth2=oauth2), problems
+
+
+def _optional_string(obj: dict[str, Any], name: str, where: str, problems: list[str]) -> str | None:
+    value = obj.get(name)
+    if value is not None and not isinstance(value, str):
+        problems.append(f"{where}.{name} must be a string or null.")
+        return None
+    return value
+
+
+def _parse_oauth2(obj: Any, problems: list[str]) -> OAuth2Settings | None:
+    """`own.oauth2`'s shape; the values (a client ID present, endpoints that are URLs) are
+    left to validation, which checks them only when the login uses OAuth2."""
+    where = "own.oauth2"
+    before = len(problems)
+    if not _check_fields(obj, _OAUTH2_FIELDS, where, problems):
+        return None
+    provider = OAuth2Provider.MICROSOFT
+    try:
+        provider = OAuth2Provider(obj["provider"])
+    except (ValueError, TypeError):
+        problems.append(f'{where}.provider must be "microsoft", "google" or "custom".')
+    client_id = _string(obj, "client_id", where, problems)
+    optional = {name: _optional_string(obj, name, where, problems)
+                for name in ("tenant", "authorization_endpoint", "token_endpoint",
+                             "device_authorization_endpoint")}
+    scopes = obj["scopes"]
+    if scopes is not None and not (isinstance(scopes, list)
+                                   and all(isinstance(s, str) for s in scopes)):
+        problems.append(f"{where}.scopes must be a list of strings or null.")
+    if len(problems) > before:
+        return None
+    return OAuth2Settings(provider=provider, client_id=client_id,
+                          scopes=None if scopes is None else tuple(scopes), **optional)
 
 
 def settings_from_document(doc: Any, source: str = "settings.json",
@@ -193,6 +254,8 @@ def settings_to_document(settings: SmtpSettings) -> dict[str, Any]:
             "host": settings.host,
             "port": settings.port,
             "username": settings.username,
+            "auth": settings.auth.value,
+            "oauth2": oauth2_to_document(settings.oauth2),
             "keys": dict(settings.keys),
         },
     }
@@ -219,7 +282,7 @@ def default_service_from_document(doc: Any, source: str = "default-service.json"
 
 
 def default_service_to_document(service: DefaultService) -> dict[str, Any]:
-    return {"version": FILE_VERSION, "host": service.host, "port": service.port,
+    return {"version": DEFAULT_SERVICE_VERSION, "host": service.host, "port": service.port,
             "username": service.username, "sender": service.sender, "keys": dict(service.keys)}
 
 

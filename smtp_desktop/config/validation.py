@@ -5,8 +5,19 @@ from __future__ import annotations
 import re
 
 from smtp_desktop.config.errors import Problem
-from smtp_desktop.config.keys import IMPLEMENTED_MECHANISMS, is_ip_address, validate_value
-from smtp_desktop.config.model import DefaultService, Service, SmtpSettings
+from smtp_desktop.config.keys import (
+    PASSWORD_MECHANISMS,
+    TOKEN_MECHANISMS,
+    is_ip_address,
+    validate_value,
+)
+from smtp_desktop.config.model import (
+    DefaultService,
+    OAuth2Provider,
+    OAuth2Settings,
+    Service,
+    SmtpSettings,
+)
 from smtp_desktop.config.policy import MECHANISMS, connection_policy
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -91,11 +102,86 @@ def validate_own(settings: SmtpSettings) -> list[Problem]:
     elif settings.auth_required and not settings.username:
         problems.append(Problem(
             "username", "Enter the username: mail.smtp.auth is true, so the server needs a login."))
+    if settings.uses_oauth2:
+        problems.extend(oauth2_problems(settings.oauth2))
+        if not settings.username:
+            problems.append(Problem(
+                "username", "Enter the username: OAuth2 logs in as the signed-in account."))
     key_messages = key_problems(settings.keys)
     problems.extend(key_messages)
-    if not key_messages and (message := _no_mechanism_left(settings)):
+    if not key_messages and (message := _foreign_mechanisms(settings)
+                             or _no_mechanism_left(settings)):
         rows = [row for row, (key, _) in enumerate(settings.keys) if key == MECHANISMS]
         problems.append(Problem("keys", message, rows[0] if rows else None))
+    return problems
+
+
+def _foreign_mechanisms(settings: SmtpSettings) -> str | None:
+    """Mechanisms of the other login method: a token mechanism cannot send a password, nor a
+    password mechanism a token."""
+    foreign = connection_policy(settings).foreign_mechanisms
+    if not foreign:
+        return None
+    names = " ".join(foreign)
+    if settings.uses_oauth2:
+        return (f"With OAuth2, {MECHANISMS} may list only {' and '.join(TOKEN_MECHANISMS)}; "
+                f"remove {names}.")
+    return (f"{names} log{'s' if len(foreign) == 1 else ''} in with an OAuth2 token: choose "
+            f"OAuth2 as the login method, or remove {names} from {MECHANISMS}.")
+
+
+_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "device_authorization_endpoint")
+
+
+def endpoint_problem(url: str) -> str | None:
+    """Why `url` cannot be an OAuth2 endpoint, or None: https, or plain http to this computer
+    only (RFC 8252 loopback; the test suite's authorization server)."""
+    from urllib.parse import urlsplit
+
+    from smtp_desktop.config.policy import host_is_loopback
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return f"'{url}' is not a URL."
+    if any(c.isspace() for c in url) or not host:
+        return f"'{url}' is not a URL, e.g. https://login.example.com/oauth2/token."
+    if parts.scheme == "https" or (parts.scheme == "http" and host_is_loopback(host)):
+        return None
+    return f"'{url}' must start with https:// (plain http only to this computer)."
+
+
+def oauth2_problems(oauth2: OAuth2Settings) -> list[Problem]:
+    """What stops a sign-in with this client; checked only when the login uses OAuth2."""
+    problems: list[Problem] = []
+    if not oauth2.client_id.strip():
+        problems.append(Problem("oauth2.client_id",
+                                "Enter the client ID of the app you registered with the provider."))
+    elif oauth2.client_id != oauth2.client_id.strip() or any(c.isspace() for c in oauth2.client_id):
+        problems.append(Problem("oauth2.client_id", "The client ID cannot contain spaces."))
+    if oauth2.provider is OAuth2Provider.MICROSOFT and not (oauth2.tenant or "").strip():
+        problems.append(Problem("oauth2.tenant", "Enter the tenant: organizations, consumers "
+                                                 "(Outlook.com), common, or your tenant's ID or domain."))
+    elif oauth2.provider is OAuth2Provider.MICROSOFT and not re.fullmatch(r"[A-Za-z0-9.-]+",
+                                                                          oauth2.tenant or ""):
+        problems.append(Problem("oauth2.tenant",
+                                "The tenant is a name such as organizations, an ID or a domain."))
+    if oauth2.provider is OAuth2Provider.CUSTOM:
+        for name in ("authorization_endpoint", "token_endpoint"):
+            if getattr(oauth2, name) is None:
+                problems.append(Problem(f"oauth2.{name}",
+                                        f"A custom provider needs its {name.replace('_', ' ')}."))
+        if oauth2.scopes is None:
+            problems.append(Problem("oauth2.scopes", "A custom provider needs its scopes."))
+    for name in _ENDPOINTS:
+        url = getattr(oauth2, name)
+        if url is not None and (message := endpoint_problem(url)):
+            problems.append(Problem(f"oauth2.{name}", message))
+    if oauth2.scopes is not None and (not oauth2.scopes or any(
+            not s or any(c.isspace() for c in s) for s in oauth2.scopes)):
+        problems.append(Problem("oauth2.scopes",
+                                "List at least one scope; a scope cannot be empty or hold spaces."))
     return problems
 
 
@@ -104,7 +190,7 @@ def _no_mechanism_left(settings: SmtpSettings) -> str | None:
     if not settings.auth_required or connection_policy(settings).mechanisms:
         return None
     return (f"No login mechanism is left: {MECHANISMS} and mail.smtp.auth.login.disable / "
-            f"mail.smtp.auth.plain.disable together exclude {', '.join(IMPLEMENTED_MECHANISMS)}.")
+            f"mail.smtp.auth.plain.disable together exclude {', '.join(PASSWORD_MECHANISMS)}.")
 
 
 def duplicate_key_problems(keys: tuple[tuple[str, str], ...]) -> list[Problem]:
@@ -137,7 +223,11 @@ def unsavable_text_problems(settings: SmtpSettings,
     """Fields holding text that UTF-8 cannot encode (an unpaired surrogate, which a JSON
     "\\ud800" escape or a mis-decoded argument can produce): the file could not be written.
     `extra` adds (field, text) pairs, e.g. the default service's sender."""
-    fields = (("host", settings.host), ("username", settings.username), *extra)
+    oauth2 = settings.oauth2
+    oauth2_texts = [(f"oauth2.{name}", getattr(oauth2, name) or "")
+                    for name in ("client_id", "tenant", *_ENDPOINTS)]
+    oauth2_texts += [("oauth2.scopes", scope) for scope in oauth2.scopes or ()]
+    fields = (("host", settings.host), ("username", settings.username), *oauth2_texts, *extra)
     problems = [Problem(field, _UNSAVABLE.format(field)) for field, text in fields
                 if _unsavable(text)]
     problems.extend(Problem("keys", _UNSAVABLE.format(f"key in row {row + 1}"), row)

@@ -347,11 +347,7 @@ KNOWN_REPLIES: tuple[KnownReply, ...] = (
            "The tenant administrator must turn off security defaults (or exclude this account "
            "with Conditional Access) and allow SMTP AUTH for the mailbox, or sign in with OAuth2 "
            "instead of a password.", "auth"),
-    _known(r"\b5\.7\.139\b|smtpclientauthentication is disabled", Category.AUTH,
-           "Microsoft 365 has SMTP AUTH turned off for this mailbox or tenant",
-           "The tenant administrator must allow SMTP AUTH (Authenticated SMTP) for this mailbox "
-           "in the Microsoft 365 admin center (Set-CASMailbox -SmtpClientAuthenticationDisabled "
-           "$false), or sign in with OAuth2 instead of a password.", "auth"),
+    # 5.7.139 without security defaults: `_microsoft_reply` (it knows the login method).
     _known(r"\b5\.7\.30\b|basic authentication is not supported", Category.AUTH,
            "The provider no longer accepts passwords (Basic authentication) for sending",
            "Sign in with OAuth2 (Modern Auth), or send through a service that accepts an app "
@@ -458,12 +454,68 @@ def reply_failure(ctx: Context, phase: str, code: int, text: str) -> SessionErro
                    "Check the host and port: they should point at an SMTP server.")
 
 
+# Microsoft's replies when SMTP AUTH is off (learn.microsoft.com, "Enable or disable SMTP AUTH
+# in Exchange Online", and message MC786329; as of December 2026).
+SMTP_AUTH_ADMIN = ("The tenant administrator must allow SMTP AUTH (Authenticated SMTP) for this "
+                   "mailbox: Microsoft 365 admin center > Users > the user > Mail > Manage email "
+                   "apps > Authenticated SMTP, or Set-CASMailbox -Identity <mailbox> "
+                   "-SmtpClientAuthenticationDisabled $false (tenant-wide: Set-TransportConfig "
+                   "-SmtpClientAuthenticationDisabled $false)")
+
+
+def _microsoft_reply(reply: str, lowered: str, oauth2: bool) -> SessionError | None:
+    """Exchange Online's own refusals, in plain words; None for other replies."""
+    if "5.7.139" in lowered:
+        if "basic authentication is disabled" in lowered and not oauth2:
+            return failure(Category.AUTH,
+                           f"Microsoft 365 no longer takes passwords for SMTP here: {reply}.",
+                           "Choose OAuth2 as the login method and sign in (see the help pane on "
+                           "registering a client with Microsoft Entra).")
+        return failure(Category.AUTH,
+                       f"SMTP AUTH is turned off for this Microsoft 365 tenant or mailbox "
+                       f"(SmtpClientAuthentication): {reply}.",
+                       SMTP_AUTH_ADMIN + ("." if oauth2 else
+                                          "; or sign in with OAuth2 instead of a password."))
+    if "5.7.3" in lowered and "authentication unsuccessful" in lowered:
+        if oauth2:
+            return failure(Category.AUTH, f"Microsoft did not accept the access token: {reply}.",
+                           "Check that the username is the account you signed in with and "
+                           "that the app has the SMTP.Send permission; then sign in again.")
+        return failure(Category.AUTH, f"Microsoft did not accept the username or password: "
+                       f"{reply}.", "Check the password; accounts with multi-factor sign-in "
+                       f"need an app password ({APP_PASSWORD_HELP}) or OAuth2 (choose it as "
+                       "the login method and sign in).")
+    return None
+
+
+def token_refused(ctx: Context, code: int, text: str,
+                  challenge: object | None) -> SessionError:
+    """The server refused an OAuth2 access token (after an error challenge, when it sent one)."""
+    reply = _reply(code, text)
+    lowered = text.lower()
+    if (known := _microsoft_reply(reply, lowered, oauth2=True)) is not None:
+        return known
+    if 400 <= code < 500:
+        return failure(Category.UNAVAILABLE, f"Login is temporarily unavailable: {reply}.",
+                       "Try again later.")
+    describe = getattr(challenge, "describe", None)
+    said = f"{describe()}" if describe else "the server did not accept the access token"
+    return failure(Category.AUTH, f"The OAuth2 login failed: {said[0].upper()}{said[1:]} "
+                   f"({reply}).",
+                   "Sign in again; check that the username is the account you signed in with "
+                   "and that the client has the mail scope (Google: https://mail.google.com/, "
+                   "Microsoft: SMTP.Send).")
+
+
 def _auth_reply(code: int, reply: str, lowered: str) -> SessionError:
+    if (known := _microsoft_reply(reply, lowered, oauth2=False)) is not None:
+        return known
     if "5.7.9" in lowered or "application-specific password" in lowered:
         return failure(Category.AUTH,
                        f"The server requires an app password for this account: {reply}.",
                        "Turn on 2-Step Verification for the account, create an app password and "
-                       f"enter it instead of your normal password: {APP_PASSWORD_HELP}.")
+                       f"enter it instead of your normal password ({APP_PASSWORD_HELP}), or "
+                       "choose OAuth2 as the login method and sign in.")
     if "5.7.14" in lowered or "web browser" in lowered:
         return failure(Category.AUTH, f"The provider wants you to sign in via the web first: {reply}.",
                        "Sign in to the account in a web browser, confirm any security prompt, "
@@ -480,15 +532,17 @@ def _auth_reply(code: int, reply: str, lowered: str) -> SessionError:
                    f"Check the username, password and mail.smtp.auth.mechanisms; {APP_PASSWORD_HELP}.")
 
 
-def unencrypted_login_refused(ctx: Context, starttls_enabled: bool) -> SessionError:
+def unencrypted_login_refused(ctx: Context, starttls_enabled: bool,
+                              secret: str = "password") -> SessionError:
     """The connection stayed unencrypted and the peer is not this computer: the login (and so
-    the password) was not sent. `starttls_enabled`: STARTTLS was wanted but not offered."""
+    the password, or the OAuth2 access token: `secret`) was not sent. `starttls_enabled`:
+    STARTTLS was wanted but not offered."""
     if starttls_enabled:
-        return failure(Category.TLS, "The server did not offer STARTTLS, so the password was not sent.",
+        return failure(Category.TLS, f"The server did not offer STARTTLS, so the {secret} was not sent.",
                        "Ask the server's administrator or provider for STARTTLS, or use port 465 "
                        "with mail.smtp.ssl.enable = true.")
     return failure(Category.TLS,
-                   "STARTTLS is turned off (mail.smtp.starttls.enable = false), so the password "
+                   f"STARTTLS is turned off (mail.smtp.starttls.enable = false), so the {secret} "
                    "was not sent.",
                    "Set mail.smtp.starttls.enable = true (or remove the key), or use port 465 with "
                    "mail.smtp.ssl.enable = true.")

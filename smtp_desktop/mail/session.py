@@ -6,11 +6,8 @@ Everything here raises MailError subclasses; transport.py turns them into an Out
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import errno
-import functools
-import hmac
 import logging
 import os
 import re
@@ -30,7 +27,9 @@ from smtp_desktop.mail.certificates import CertificateInfo, CertificateParseErro
 from smtp_desktop.mail.errors import Category, MailError, SessionError
 from smtp_desktop.mail.options import ConnectionOptions, format_server
 from smtp_desktop.mail.results import TlsInfo
+from smtp_desktop.mail.tls import tls_context
 from smtp_desktop.mail.transcript import REDACTED, Transcript
+from smtp_desktop.mail.wire import LineReader, set_timeout
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +37,6 @@ _MAX_LINE = 8192  # smtplib's limit for one reply line
 _MAX_REPLY_LINES = 500
 _WRITE_CHUNK = 64 * 1024
 _SLICE = 0.05  # how often a connection that is still opening checks for cancel
-_DEADLINE_SLACK = 0.01  # a reply may outlast mail.smtp.timeout by at most this (seconds)
-_READ_SIZE = 16 * 1024  # one TLS record
 _REPLY_LINE = re.compile(r"(\d{3})([ -]|$)(.*)", re.DOTALL)
 _HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EAGAIN, 10035}
@@ -80,96 +77,6 @@ def _text(raw: bytes) -> str:
     return " ".join(raw.decode("utf-8", "replace").split())
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-@functools.lru_cache(maxsize=16)
-def _tls_context(verify: bool, check_hostname: bool, min_tls: str | None, max_tls: str | None,
-                 cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    """A TLS context per configuration, shared by every connection of this process.
-
-    Loading the system trust store takes tens of milliseconds, most of a local send. The trust
-    store variables are part of the key, so a changed SSL_CERT_FILE / SSL_CERT_DIR (as OpenSSL
-    defines them) gets a fresh context.
-    """
-    del cert_file, cert_dir  # only the cache key; create_default_context reads them itself
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    elif not check_hostname:
-        context.check_hostname = False
-    if min_tls:
-        context.minimum_version = _tls_version(min_tls)
-    if max_tls:
-        context.maximum_version = _tls_version(max_tls)
-    return context
-
-
-def _tls_version(name: str) -> ssl.TLSVersion:
-    """The ssl.TLSVersion for a name of keys.TLS_VERSIONS: "TLSv1.2" is TLSVersion.TLSv1_2."""
-    return ssl.TLSVersion[name.replace(".", "_")]
-
-
-def _set_timeout(sock: socket.socket, seconds: float) -> None:
-    """sock.settimeout(seconds), skipped when it is already set (each change is a system call)."""
-    if sock.gettimeout() != seconds:
-        sock.settimeout(seconds)
-
-
-class _LineReader:
-    """Reads reply lines from a socket; every wait is bounded by the reply's deadline.
-
-    A file from socket.makefile() gives each read the socket's whole timeout, so a peer sending
-    one byte at a time could stretch a single line without end.
-    """
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._buffer = bytearray()
-
-    def readline(self, limit: int, deadline: float) -> bytes:
-        """The next line with its line end, at most `limit` bytes; b"" once the peer has closed.
-
-        Raises TimeoutError when `deadline` (time.monotonic()) passes first.
-        """
-        while True:
-            end = self._buffer.find(b"\n", 0, limit)
-            if end >= 0 or len(self._buffer) >= limit:
-                size = end + 1 if end >= 0 else limit
-                line = bytes(self._buffer[:size])
-                del self._buffer[:size]
-                return line
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("the reply did not complete in time")
-            # Shorten the socket's timeout to what is left once that matters; the first read of
-            # a reply, and data that is already waiting, cost no extra system call.
-            current = self._sock.gettimeout()
-            if current is None or remaining < current - _DEADLINE_SLACK:
-                self._sock.settimeout(remaining)
-            chunk = self._sock.recv(_READ_SIZE)
-            if not chunk:
-                line = bytes(self._buffer)
-                self._buffer.clear()
-                return line
-            self._buffer += chunk
-
-    def close(self) -> None:  # smtplib.SMTP.close() closes its file
-        self._buffer.clear()
-
-
-def tls_context(verify: bool = True, check_hostname: bool = True, min_tls: str | None = None,
-                max_tls: str | None = None) -> ssl.SSLContext:
-    """The shared TLS context for these choices and the trust store the environment names.
-
-    With no arguments: the default one, which verifies the certificate and the host name.
-    """
-    return _tls_context(verify, check_hostname, min_tls, max_tls,
-                        os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-
-
 class Client(smtplib.SMTP):
     """smtplib.SMTP with our own socket handling (cancel, timeouts) and a transcript.
 
@@ -199,6 +106,7 @@ class Client(smtplib.SMTP):
         self.tls: TlsInfo | None = None
         self.certificate: CertificateInfo | None = None
         self.polite_quit = False  # the server is still talking to us after a refusal
+        self.sasl: object | None = None  # the last login exchange (its error challenge, if any)
         self._shown: str | None = None
         self._body_pending = False
         self._owned: list[socket.socket] = []
@@ -444,7 +352,7 @@ class Client(smtplib.SMTP):
             self.transcript.client(data.decode("ascii", "replace").rstrip("\r\n"))
         self._shown = None
         sock = self.sock
-        _set_timeout(sock, self.opts.write_timeout)
+        set_timeout(sock, self.opts.write_timeout)
         view = memoryview(data)
         try:
             # mail.smtp.writetimeout bounds each write, not the whole message, so a large
@@ -458,7 +366,7 @@ class Client(smtplib.SMTP):
             raise diagnosis.connection_lost(self.ctx, self.phase, exc.strerror or str(exc)) from None
         finally:
             with contextlib.suppress(OSError):
-                _set_timeout(sock, self.opts.read_timeout)
+                set_timeout(sock, self.opts.read_timeout)
 
     def getreply(self) -> tuple[int, bytes]:
         """Read one (possibly multi-line) reply; refuses replies that are not SMTP.
@@ -469,14 +377,14 @@ class Client(smtplib.SMTP):
         if self.sock is None:
             raise diagnosis.connection_lost(self.ctx, self.phase, "not connected")
         if self.file is None:
-            self.file = _LineReader(self.sock)
+            self.file = LineReader(self.sock)
         deadline = time.monotonic() + self.opts.read_timeout
         try:
             return self._read_reply(deadline)
         finally:
             with contextlib.suppress(OSError):
                 if self.sock is not None:
-                    _set_timeout(self.sock, self.opts.read_timeout)
+                    set_timeout(self.sock, self.opts.read_timeout)
 
     def _read_reply(self, deadline: float) -> tuple[int, bytes]:
         assert self.sock is not None and self.file is not None
@@ -557,7 +465,10 @@ class Client(smtplib.SMTP):
         return tuple(dict.fromkeys(self.esmtp_features.get("auth", "").upper().split()))
 
     def authenticate(self, username: str, password: str) -> str:
-        """Log in with the first allowed mechanism the server offers; returns its name."""
+        """Log in with the first allowed mechanism the server offers; returns its name.
+
+        `password` is the OAuth2 access token when the policy's login method is OAuth2 (its
+        mechanisms are then XOAUTH2 and OAUTHBEARER only)."""
         self.phase = "auth"
         offered = self.offered_mechanisms()
         if not offered:
@@ -576,12 +487,16 @@ class Client(smtplib.SMTP):
             log.log(logging.INFO if loopback else logging.WARNING,
                     "logging in to %s as %s without TLS", self.opts.host, username)
         for index, mechanism in enumerate(candidates):
-            code, msg = self._auth_exchange(mechanism, username.encode(), password.encode())
+            code, msg = self._auth_exchange(mechanism, username, password)
             if code == 235:
                 self.transcript.note(f"logged in as {username} with {mechanism}")
                 return mechanism
             if code in (502, 504) and index + 1 < len(candidates):
                 continue  # advertised but not really supported: try the next one
+            if self.opts.oauth2:
+                self.polite_quit = code != 421
+                raise diagnosis.token_refused(self.ctx, code, _text(msg),
+                                              getattr(self.sasl, "error", None))
             raise self._refusal("auth", code, msg)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -590,37 +505,36 @@ class Client(smtplib.SMTP):
         this computer (decided on the address connected to) and the user has not opted in."""
         if self.tls_active or self.opts.may_log_in_unencrypted(self.peer_address):
             return
+        secret = "access token" if self.opts.oauth2 else "password"
         self.transcript.note(f"not logging in: the connection is not encrypted and "
                              f"{format_server(self.peer_address, self.opts.port)} is not this "
-                             f"computer; the password was not sent")
+                             f"computer; the {secret} was not sent")
         self.polite_quit = True
-        raise diagnosis.unencrypted_login_refused(self.ctx, self.opts.starttls)
+        raise diagnosis.unencrypted_login_refused(self.ctx, self.opts.starttls, secret)
 
-    def _auth_exchange(self, mechanism: str, user: bytes, password: bytes) -> tuple[int, bytes]:
-        if mechanism == "PLAIN":
-            response = _b64(b"\0" + user + b"\0" + password)
-            code, msg = self.command("auth", f"AUTH PLAIN {response}", shown=f"AUTH PLAIN {REDACTED}")
-        elif mechanism == "LOGIN":
-            code, msg = self.command("auth", "AUTH LOGIN")
-            if code == 334:
-                code, msg = self.command("auth", _b64(user), shown=REDACTED)
-            if code == 334:
-                code, msg = self.command("auth", _b64(password), shown=REDACTED)
-        else:  # CRAM-MD5
-            code, msg = self.command("auth", "AUTH CRAM-MD5")
-            if code == 334:
-                try:
-                    challenge = base64.b64decode(msg, validate=True)
-                except ValueError:
-                    raise diagnosis.endless_reply(self.ctx, "the CRAM-MD5 challenge is not base64") \
-                        from None
-                digest = hmac.new(password, challenge, "md5").hexdigest().encode()
-                code, msg = self.command("auth", _b64(user + b" " + digest), shown=REDACTED)
-        if code == 334:  # the server wants more than the mechanism defines: abort it
-            self.command("auth", "*")
-            raise diagnosis.failure(Category.PROTOCOL,
-                                    f"The server continued the {mechanism} login unexpectedly.",
-                                    "Try another mechanism in mail.smtp.auth.mechanisms.")
+    def _auth_exchange(self, name: str, user: str, secret: str) -> tuple[int, bytes]:
+        """One AUTH exchange with mechanism `name`; every payload is shown as <redacted>."""
+        from smtp_desktop.mail import sasl
+
+        mechanism = sasl.mechanism(name, user, secret, self.opts.server_name, self.opts.port)
+        self.sasl = mechanism
+        initial = mechanism.initial_response()
+        if initial is None:
+            code, msg = self.command("auth", f"AUTH {name}")
+        else:
+            code, msg = self.command("auth", f"AUTH {name} {sasl.b64(initial)}",
+                                     shown=f"AUTH {name} {REDACTED}")
+        try:
+            while code == 334:
+                code, msg = self.command("auth", sasl.b64(mechanism.respond(msg)), shown=REDACTED)
+                if mechanism.error is not None:
+                    self.transcript.note(f"{name} {sasl.ERROR_CHALLENGE}: {mechanism.error.describe()}")
+        except sasl.ChallengeNotBase64 as exc:
+            raise diagnosis.endless_reply(self.ctx, str(exc)) from None
+        except sasl.MechanismError as exc:
+            self.command("auth", "*")  # the server wants more than the mechanism defines: abort
+            raise diagnosis.failure(Category.PROTOCOL, str(exc),
+                                    "Try another mechanism in mail.smtp.auth.mechanisms.") from None
         return code, msg
 
     def transact(self, envelope: Envelope) -> str:

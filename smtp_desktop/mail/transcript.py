@@ -2,13 +2,12 @@
 
 Lines start with "C: " (client), "S: " (server) or "* " (a note). Login payloads are replaced by
 "<redacted>" where they are sent, and as a second line of defence every line is scrubbed of the
-password in the encodings a login can carry it (plain text and base64 forms), before it is made
+password or token in the encodings a login can carry it (plain text and base64 forms), before it is made
 printable: escaping first would hide a password holding control characters from the scrubber.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 from collections.abc import Iterable
@@ -23,20 +22,14 @@ MAX_LINES = 2000
 printable = escape  # control characters (CR, LF, NUL...) shown as escapes, safe for one line
 
 
-def secret_forms(username: str, password: str | None) -> tuple[str, ...]:
-    """Every form in which `password` could reach the wire during a login, or a line of text:
-    as typed, made printable, and base64 of the AUTH LOGIN and AUTH PLAIN payloads."""
-    if not password:
-        return ()
-    raw = password.encode("utf-8", "surrogatepass")
-    user = username.encode("utf-8", "surrogatepass")
-    blobs = (raw, b"\0" + user + b"\0" + raw, user + b"\0" + user + b"\0" + raw,
-             user + b"\0" + raw)
-    forms = {password, printable(password)}
-    for blob in blobs:
-        forms.add(base64.b64encode(blob).decode("ascii"))
-    # Longest first, so a longer form is not half-replaced by a shorter one inside it.
-    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
+def secret_forms(username: str, password: str | None, host: str = "",
+                 port: int = 0) -> tuple[str, ...]:
+    """Every form in which `password` (or an OAuth2 access token) could reach the wire during a
+    login, or a line of text: as typed, made printable, and base64 of each SASL mechanism's
+    payload (see `sasl.secret_forms`; OAUTHBEARER's names the `host` and `port`)."""
+    from smtp_desktop.mail.sasl import secret_forms as forms
+
+    return forms(username, password, host, port, printable)
 
 
 class Scrubber:

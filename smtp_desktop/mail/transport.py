@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from smtp_desktop.config.model import SmtpSettings
+from smtp_desktop.config.policy import normalize_host
 from smtp_desktop.mail.cancel import CancelToken
 from smtp_desktop.mail.diagnosis import ADVICE
 from smtp_desktop.mail.errors import CancelledError, Category, InvalidInputError, MailError
@@ -124,7 +125,8 @@ def warm_up() -> None:
 
 def _failure_before_connecting(settings: SmtpSettings, password: str | None,
                                error: MailError) -> Outcome:
-    scrub = Scrubber(secret_forms(settings.username, password))
+    scrub = Scrubber(secret_forms(settings.username, password, normalize_host(settings.host),
+                                  settings.port))
     return Outcome(
         ok=False, category=error.category, message=scrub.printable(error.message),
         advice=scrub(error.advice) if error.advice else ADVICE[error.category][1],
@@ -228,7 +230,8 @@ def _attempt(settings: SmtpSettings, password: str | None, cancel: CancelToken |
              recipients: Sequence[str] | None = None) -> Outcome:
     started = time.monotonic()
     token = cancel or CancelToken()
-    scrub = Scrubber(secret_forms(settings.username, password))
+    scrub = Scrubber(secret_forms(settings.username, password, normalize_host(settings.host),
+                                  settings.port))
     transcript = Transcript(scrub)
     category: Category | None = None
     text = ""

@@ -20,4 +20,7 @@ OBJECT_NAMES: tuple[str, ...] = (
     # outbox and history
     "sideTabs", "outboxView", "outboxMessageView", "outboxRefreshButton", "outboxDeleteButton",
     "outboxSaveButton", "outboxMoreButton", "historyView",
+    # OAuth2 sign-in (issue 14)
+    "authMethodCombo", "oauthProviderCombo", "oauthClientIdEdit", "oauthTenantEdit",
+    "oauthSignInButton", "oauthCancelButton", "oauthSignOutButton", "oauthAccountLabel",
 )

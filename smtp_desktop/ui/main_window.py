@@ -151,6 +151,7 @@ class SettingsWindow(QMainWindow):
         self._own.message.connect(self._set_status)
         self._own.password.edit.textChanged.connect(self._on_form_edited)
         self._own.password.forget_requested.connect(self._on_password_forget_requested)
+        self._own.oauth.bind(self._config, self.collected_settings)
         self._buttons.save_button.clicked.connect(self.start_save)
         self._buttons.revert_button.clicked.connect(self.revert)
         self._test.send_requested.connect(self._on_test_send_requested)
@@ -240,7 +241,11 @@ class SettingsWindow(QMainWindow):
 
     def collected_settings(self) -> SmtpSettings:
         """The settings as the widgets show them now (possibly unsaved and invalid)."""
-        base = SmtpSettings(enabled=self._service.enabled, service=self._service.service)
+        # The login method and OAuth2 client have no widgets here: they are carried over from
+        # the draft, so a save from the window never drops them.
+        draft = self.session.draft
+        base = SmtpSettings(enabled=self._service.enabled, service=self._service.service,
+                            auth=draft.auth, oauth2=draft.oauth2)
         return self._own.fields(base)
 
     def _on_form_edited(self) -> None:
@@ -391,6 +396,7 @@ class SettingsWindow(QMainWindow):
     def _on_save_worker_succeeded(self, result: tuple[SaveResult, PasswordState]) -> None:
         saved, state = result
         self.session.finish_save(saved)
+        self._own.oauth.saved(saved.settings)
         # A password that was not stored stays in the field, and so does one typed since.
         if not self.session.password and self._own.password.text == self._password_being_saved:
             self._own.password.clear()
@@ -445,6 +451,7 @@ class SettingsWindow(QMainWindow):
         return False
 
     def revert(self) -> None:
+        self._own.oauth.discard_unsaved_sign_in(self.session.saved)
         self.session.revert()
         self._show_draft()
         self._set_status("Reverted to the last saved settings.")

@@ -15,6 +15,7 @@ from smtp_desktop.config.model import DEFAULT_PORT, SmtpSettings
 from smtp_desktop.ui.consistency_panel import ConsistencyPanel
 from smtp_desktop.ui.form_rows import FieldError, add_row
 from smtp_desktop.ui.keys_editor import KeysEditor
+from smtp_desktop.ui.oauth_panel import OAuthPanel
 from smtp_desktop.ui.password_panel import PasswordPanel
 from smtp_desktop.ui.presets_panel import PresetsPanel
 
@@ -61,6 +62,10 @@ class OwnServerPanel(QGroupBox):
         add_row(form, "&Username:", self.username_edit, self.username_error, "Username")
         form.addRow(self.presets.offer_row)
 
+        self.oauth = OAuthPanel(self)
+        self.oauth.setVisible(False)  # its widgets live in this form's rows
+        self.oauth.add_rows(form)
+
         self.password = PasswordPanel(self)
         add_row(form, "Pass&word:", self.password.row, self.password.notes,
                 "Password or app password", buddy=self.password.edit)
@@ -77,7 +82,8 @@ class OwnServerPanel(QGroupBox):
         self.consistency = ConsistencyPanel(self)
         form.addRow(self.consistency.row)
         self.errors = {"host": self.host_error, "port": self.port_error,
-                       "username": self.username_error, "keys": self.keys_error}
+                       "username": self.username_error, "keys": self.keys_error,
+                       **self.oauth.errors}
 
         for signal in (self.host_edit.textChanged, self.port_spin.valueChanged,
                        self.username_edit.textChanged, self.keys_model.edited,
@@ -86,6 +92,8 @@ class OwnServerPanel(QGroupBox):
         self.host_edit.textEdited.connect(self._sync_preset_to_host)
         self.port_spin.valueChanged.connect(self._sync_preset_to_host)
         self.keys_editor.message.connect(self.message)
+        self.oauth.edited.connect(self._on_oauth_edited)
+        self.oauth.message.connect(self.message)
         self.presets.chosen.connect(self._on_presets_chosen)
         self.consistency.fixed.connect(self._on_consistency_fixed)
 
@@ -93,8 +101,9 @@ class OwnServerPanel(QGroupBox):
         """`base` with the host, port, username and keys this panel shows."""
         from dataclasses import replace
 
-        return replace(base, host=self.host_edit.text(), port=self.port_spin.value(),
-                       username=self.username_edit.text(), keys=self.keys_model.keys())
+        return self.oauth.fields(replace(
+            base, host=self.host_edit.text(), port=self.port_spin.value(),
+            username=self.username_edit.text(), keys=self.keys_model.keys()))
 
     def apply(self, settings: SmtpSettings) -> None:
         """Show `settings` (whose port is in range) and a fresh, untouched form."""
@@ -103,6 +112,8 @@ class OwnServerPanel(QGroupBox):
         self.username_edit.setText(settings.username)
         self.password.clear()
         self.keys_model.set_keys(settings.keys)
+        self.oauth.apply(settings)
+        self._show_login_method()
         self._sync_preset_to_host()
         for label in self.errors.values():
             label.conceal()
@@ -130,9 +141,21 @@ class OwnServerPanel(QGroupBox):
         self.host_edit.setText(settings.host)
         self.port_spin.setValue(settings.port)
         self.keys_model.set_keys(settings.keys)
+        self.oauth.apply(settings)
+        self._show_login_method()
         self.presets.show_info(preset)  # type: ignore[arg-type]
         self.message.emit(f"Filled in the {preset.name} settings.")  # type: ignore[attr-defined]
         self.edited.emit()
+
+    def _on_oauth_edited(self) -> None:
+        self._show_login_method()
+        self.edited.emit()
+
+    def _show_login_method(self) -> None:
+        """With OAuth2 there is no password to type: its row is disabled (still shown)."""
+        from smtp_desktop.config.model import AuthMethod
+
+        self.password.row.setEnabled(self.oauth.method is AuthMethod.PASSWORD)
 
     def _on_consistency_fixed(self, settings: SmtpSettings, label: str) -> None:
         self.keys_model.set_keys(settings.keys)

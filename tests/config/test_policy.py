@@ -129,13 +129,13 @@ def test_timeouts_fall_back_to_the_default_when_unreadable():
 
 
 def test_mechanisms_the_transport_does_not_implement_are_named_not_silently_dropped():
-    policy = connection_policy(_settings({"mail.smtp.auth.mechanisms": "xoauth2 PLAIN NTLM login",
+    policy = connection_policy(_settings({"mail.smtp.auth.mechanisms": "digest-md5 PLAIN NTLM login",
                                           "mail.smtp.auth.login.disable": "true"}))
     assert policy.mechanisms == ("PLAIN",)
-    assert policy.unimplemented_mechanisms == ("XOAUTH2", "NTLM")
+    assert policy.unimplemented_mechanisms == ("DIGEST-MD5", "NTLM")
 
 
-@pytest.mark.parametrize("value", ["XOAUTH2", "NTLM DIGEST-MD5", "xoauth2"])
+@pytest.mark.parametrize("value", ["NTLM DIGEST-MD5", "ntlm"])
 def test_a_list_with_no_implemented_mechanism_is_a_validation_error(value):
     problems = validate(_settings({"mail.smtp.auth": "true", "mail.smtp.auth.mechanisms": value}))
     assert [p.field for p in problems] == ["keys"]
@@ -144,12 +144,12 @@ def test_a_list_with_no_implemented_mechanism_is_a_validation_error(value):
 
 
 def test_unimplemented_mechanisms_beside_implemented_ones_are_a_visible_warning_with_a_fix():
-    settings = _settings({"mail.smtp.auth": "true", "mail.smtp.auth.mechanisms": "XOAUTH2 PLAIN NTLM",
+    settings = _settings({"mail.smtp.auth": "true", "mail.smtp.auth.mechanisms": "DIGEST-MD5 PLAIN NTLM",
                           "mail.smtp.timeout": "5000"})
     assert validate(settings) == []  # so a saved file still loads and saves
     (finding,) = check_consistency(settings)
     assert finding.id == "unimplemented-mechanisms" and finding.severity.value == "warning"
-    assert "XOAUTH2 NTLM" in finding.message and "not implement" in finding.message
+    assert "DIGEST-MD5 NTLM" in finding.message and "not implement" in finding.message
     fixed = finding.fix(settings)
     assert fixed.keys_dict == {"mail.smtp.auth": "true", "mail.smtp.auth.mechanisms": "PLAIN",
                                "mail.smtp.timeout": "5000"}
@@ -196,3 +196,52 @@ def test_disabling_every_listed_mechanism_leaves_no_login_and_is_a_validation_er
     assert validate(settings.with_changes(keys=(*settings.keys[:3], ("mail.smtp.auth.plain.disable",
                                                                       "false")))) == []
     assert validate(settings.with_changes(keys=(("mail.smtp.auth", "false"), *settings.keys[1:]))) == []
+
+
+# ---------------------------------------------------------------- mechanisms by login method (issue 14)
+
+
+def _oauth2(keys: dict[str, str], provider: str = "microsoft") -> SmtpSettings:
+    from smtp_desktop.config.model import AuthMethod, OAuth2Provider, OAuth2Settings
+
+    oauth2 = OAuth2Settings(provider=OAuth2Provider(provider), client_id="client",
+                            tenant="organizations", authorization_endpoint="https://a.example/auth",
+                            token_endpoint="https://a.example/token", scopes=("smtp",))
+    return _settings(keys).with_changes(auth=AuthMethod.OAUTH2, oauth2=oauth2)
+
+
+@pytest.mark.parametrize(("provider", "expected"), [
+    ("microsoft", ("XOAUTH2", "OAUTHBEARER")), ("google", ("XOAUTH2", "OAUTHBEARER")),
+    ("custom", ("OAUTHBEARER", "XOAUTH2"))])
+def test_oauth2_tries_the_token_mechanisms_by_default(provider, expected):
+    policy = connection_policy(_oauth2({"mail.smtp.auth": "true"}, provider))
+    assert policy.oauth2 and policy.mechanisms == expected
+    assert validate(_oauth2({"mail.smtp.auth": "true"}, provider)) == []
+
+
+def test_oauth2_may_list_only_the_token_mechanisms():
+    settings = _oauth2({"mail.smtp.auth": "true", "mail.smtp.auth.mechanisms": "OAUTHBEARER PLAIN"})
+    assert connection_policy(settings).mechanisms == ("OAUTHBEARER",)
+    problems = validate(settings)
+    assert [p.field for p in problems] == ["keys"]
+    assert "may list only XOAUTH2 and OAUTHBEARER; remove PLAIN" in problems[0].message
+    assert validate(_oauth2({"mail.smtp.auth": "true",
+                             "mail.smtp.auth.mechanisms": "OAUTHBEARER"})) == []
+
+
+@pytest.mark.parametrize("value", ["XOAUTH2", "PLAIN oauthbearer"])
+def test_token_mechanisms_with_a_password_are_invalid(value):
+    settings = _settings({"mail.smtp.auth": "true", "mail.smtp.auth.mechanisms": value})
+    assert "PLAIN" not in connection_policy(settings).foreign_mechanisms
+    problems = validate(settings)
+    assert [p.field for p in problems] == ["keys"]
+    assert "OAuth2 token" in problems[0].message
+
+
+def test_the_security_summary_names_the_oauth2_token():
+    from smtp_desktop.config.consistency import security_summary
+
+    summary = security_summary(_oauth2({"mail.smtp.auth": "true",
+                                        "mail.smtp.starttls.required": "true"}), False)
+    assert summary.endswith("OAuth2 (microsoft) access token from the system keyring")
+    assert "password" not in summary

@@ -58,8 +58,31 @@ def test_load_presets_without_a_path_reads_the_bundled_file():
                          ids=[f"{p.id}-{r or 'default'}" for p, r in WITH_HOST])
 def test_every_preset_and_region_passes_validation_and_consistency(preset, region_id):
     settings = apply_preset(_fresh(), preset, region_id)
+    if preset.oauth2_default:  # OAuth2 by default: the user's registered client is all it needs
+        assert [p.field for p in validate(settings)] == ["oauth2.client_id"]
+        settings = settings.with_changes(
+            oauth2=settings.oauth2.with_changes(client_id="00000000-0000-0000-0000-000000000000"))
     assert validate(settings) == []
     assert check_consistency(settings) == []
+
+
+def test_microsoft_presets_default_to_oauth2_and_gmail_offers_it():
+    """Issue 14: presets gain "oauth2"; Microsoft 365 and Outlook.com default to OAuth2."""
+    from smtp_desktop.config.model import AuthMethod, OAuth2Provider
+
+    outlook = apply_preset(_fresh(), preset_by_id("outlook"))
+    assert outlook.auth is AuthMethod.OAUTH2
+    assert (outlook.oauth2.provider, outlook.oauth2.tenant) == (OAuth2Provider.MICROSOFT, "consumers")
+    m365 = apply_preset(_fresh(), preset_by_id("microsoft365"))
+    assert m365.auth is AuthMethod.OAUTH2 and m365.oauth2.tenant == "organizations"
+    gmail = apply_preset(_fresh(), preset_by_id("gmail"))
+    assert gmail.auth is AuthMethod.PASSWORD and gmail.oauth2.provider is OAuth2Provider.GOOGLE
+    gmail_oauth = apply_preset(_fresh().with_changes(auth=AuthMethod.OAUTH2), preset_by_id("gmail"))
+    assert gmail_oauth.auth is AuthMethod.OAUTH2  # Gmail offers both: the choice is kept
+    yahoo = apply_preset(outlook, preset_by_id("yahoo"))
+    assert yahoo.auth is AuthMethod.PASSWORD  # no OAuth2 there
+    by_id = {p["id"]: p["oauth2"] for p in presets_json()}
+    assert by_id["outlook"] == "microsoft" and by_id["gmail"] == "google" and by_id["yahoo"] is None
 
 
 def test_only_the_custom_preset_has_no_host_and_it_keeps_the_users_host():
@@ -229,7 +252,7 @@ def test_presets_json_is_exactly_the_cli_contract():
     assert [d["id"] for d in data] == [p.id for p in PRESETS]
     for entry in data:
         assert set(entry) == {"id", "name", "host", "port", "keys", "username_hint", "regions",
-                              "auth", "docs"}
+                              "auth", "oauth2", "docs"}
         assert isinstance(entry["port"], int) and not isinstance(entry["port"], bool)
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in entry["keys"].items())
         assert all(isinstance(r, str) for r in entry["regions"])

@@ -22,9 +22,13 @@ PASSWORD = "correct horse battery staple"
 GMAIL = SmtpSettings(enabled=True, service=Service.OWN, host="smtp.gmail.com", port=587,
                      username="me@gmail.com",
                      keys=(("mail.smtp.auth", "true"), ("mail.smtp.starttls.enable", "true")))
+DEFAULT_OAUTH2 = {"provider": "microsoft", "client_id": "", "tenant": "organizations",
+                  "authorization_endpoint": None, "token_endpoint": None,
+                  "device_authorization_endpoint": None, "scopes": None}
 CONTRACT_DOCUMENT = {
-    "version": 1, "enabled": True, "service": "own",
+    "version": 2, "enabled": True, "service": "own",
     "own": {"host": "smtp.gmail.com", "port": 587, "username": "me@gmail.com",
+            "auth": "password", "oauth2": DEFAULT_OAUTH2,
             "keys": {"mail.smtp.auth": "true", "mail.smtp.starttls.enable": "true"}},
 }
 
@@ -62,7 +66,13 @@ def test_seed_style_json_booleans_and_numbers_are_read_and_written_back_as_strin
     (lambda d: d["own"].update(port="587"), "own.port must be a whole number"),
     (lambda d: d["own"].update(keys=[]), "own.keys must be a JSON object"),
     (lambda d: d["own"]["keys"].update(x=None), "own.keys.x must be a string"),
-    (lambda d: d.update(version="1"), "version must be the number 1"),
+    (lambda d: d.update(version="1"), "version must be a number from 1 to 2"),
+    (lambda d: d["own"].update(auth="token"), 'own.auth must be "password" or "oauth2"'),
+    (lambda d: d["own"].pop("oauth2"), "own is missing: oauth2"),
+    (lambda d: d["own"]["oauth2"].update(provider="yahoo"), "own.oauth2.provider must be"),
+    (lambda d: d["own"]["oauth2"].update(scopes="openid"), "own.oauth2.scopes must be a list"),
+    (lambda d: d["own"]["oauth2"].update(token_endpoint=1), "token_endpoint must be a string or null"),
+    (lambda d: d["own"]["oauth2"].update(client_secret="s"), "unknown field(s): client_secret"),
 ])
 def test_wrong_shapes_are_errors_not_silently_dropped(mutate, message):
     document = json.loads(json.dumps(CONTRACT_DOCUMENT))
@@ -73,7 +83,7 @@ def test_wrong_shapes_are_errors_not_silently_dropped(mutate, message):
 
 def test_future_version_is_refused():
     with pytest.raises(FutureVersionError, match="newer smtp-desktop"):
-        settings_from_document({**CONTRACT_DOCUMENT, "version": 2})
+        settings_from_document({**CONTRACT_DOCUMENT, "version": 3})
 
 
 def test_future_version_file_is_never_overwritten(config_service):

@@ -24,22 +24,22 @@ def test_importing_the_cancel_token_does_not_load_the_network_stack():
 
 def test_warm_up_prepares_the_context_a_default_connection_uses(monkeypatch, tmp_path):
     from smtp_desktop.config.model import SmtpSettings
-    from smtp_desktop.mail import session
+    from smtp_desktop.mail import session, tls
     from smtp_desktop.mail.cancel import CancelToken
     from smtp_desktop.mail.options import options_from_settings
     from smtp_desktop.mail.transcript import Transcript
 
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "a-fresh-cache-key.pem"))
-    before = session._tls_context.cache_info()
+    before = tls._tls_context.cache_info()
 
     mail.warm_up()
-    prepared = session._tls_context.cache_info()
+    prepared = tls._tls_context.cache_info()
     client = session.Client(options_from_settings(SmtpSettings(host="smtp.example.test")),
                             CancelToken(), Transcript())
     context = client.tls_context()
 
     assert prepared.misses == before.misses + 1  # the warm-up built it...
-    assert session._tls_context.cache_info().hits == prepared.hits + 1  # ...the client reused it
+    assert tls._tls_context.cache_info().hits == prepared.hits + 1  # ...the client reused it
     assert context.verify_mode.name == "CERT_REQUIRED" and context.check_hostname
 
 

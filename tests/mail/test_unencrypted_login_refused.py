@@ -110,3 +110,21 @@ def test_the_command_line_exits_1_with_category_tls(netns_plain_auth_server, cli
         assert (result["ok"], result["category"], result["security"]) == (False, "tls", "none")
         assert result["message"] == NOT_OFFERED
     assert "AUTH" not in server.commands()
+
+
+@pytest.mark.parametrize("check", ["send-test", "probe"])
+def test_an_oauth2_access_token_is_not_sent_unencrypted_either(netns_plain_auth_server,
+                                                                assert_no_leak, check):
+    """Issue 14: the no-clear-text rule covers tokens."""
+    from smtp_desktop.config.model import AuthMethod, OAuth2Settings
+
+    server = netns_plain_auth_server
+    settings = server.settings().with_changes(auth=AuthMethod.OAUTH2,
+                                              oauth2=OAuth2Settings(client_id="client"))
+    token = "ya29.a-token-that-must-stay-here"
+    outcome = (send_test_email(settings, token, "qa@example.test") if check == "send-test"
+               else probe(settings, token))
+    _assert_refused_before_auth(outcome, server,
+                                NOT_OFFERED.replace("the password", "the access token"))
+    assert any("the access token was not sent" in line for line in outcome.transcript)
+    assert_no_leak(outcome, server.username, token, *outcome.transcript)

@@ -199,12 +199,14 @@ def self_signed_pems(*names: str) -> tuple[bytes, bytes]:
 def start_smtp_server(security: str = "starttls", *, pems: tuple[bytes, bytes] | None = None,
                       auth: bool = True, handler: RecordingHandler | None = None,
                       username: str = USERNAME, password: str = PASSWORD,
-                      max_tls: ssl.TLSVersion | None = None) -> SmtpTestServer:
+                      max_tls: ssl.TLSVersion | None = None,
+                      exclude_mechanisms: Sequence[str] = ()) -> SmtpTestServer:
     """Start aiosmtpd on 127.0.0.1 at a free port.
 
     security: "starttls" (STARTTLS required before MAIL, AUTH only after TLS), "ssl" (implicit
     TLS) or "none" (no TLS; AUTH allowed in the clear, fine on loopback). `pems` is the server's
-    (certificate chain, key) for the TLS modes; `max_tls` caps the server's TLS version.
+    (certificate chain, key) for the TLS modes; `max_tls` caps the server's TLS version;
+    `exclude_mechanisms` are not offered (aiosmtpd's auth_exclude_mechanism).
     """
     from aiosmtpd.controller import Controller
 
@@ -220,7 +222,8 @@ def start_smtp_server(security: str = "starttls", *, pems: tuple[bytes, bytes] |
                                            ssl=self.ssl_context)
 
     handler = handler or RecordingHandler()
-    kwargs: dict[str, object] = {"server_hostname": "mx.example.test", "ident": "test ESMTP"}
+    kwargs: dict[str, object] = {"server_hostname": "mx.example.test", "ident": "test ESMTP",
+                                 "auth_exclude_mechanism": list(exclude_mechanisms)}
     if auth:
         kwargs["authenticator"] = _Authenticator(username, password)
         # aiosmtpd only counts STARTTLS as TLS; an implicit-TLS connection is encrypted anyway.

@@ -24,11 +24,12 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from support.memory_keyring import MemoryKeyring
+from support.settings_documents import as_version_2
 
 from smtp_desktop.config.errors import ConfigError, InvalidSettingsError
 from smtp_desktop.config.keys import CATALOGUE, KeyType
 from smtp_desktop.config.keys_text import KeysTextError, parse_keys_text
-from smtp_desktop.config.model import Service, SmtpSettings
+from smtp_desktop.config.model import OAuth2Provider, OAuth2Settings, Service, SmtpSettings
 from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.config.presets import bundled_presets
 from smtp_desktop.config.secrets import SecretStore
@@ -84,19 +85,24 @@ def valid_document() -> dict[str, Any]:
                     "keys": {"mail.smtp.auth": "true", "mail.smtp.starttls.enable": "true"}}}
 
 
+def valid_document_v2() -> dict[str, Any]:
+    return as_version_2(valid_document())
+
+
 @st.composite
 def near_valid_documents(draw) -> Any:
-    """A valid settings document with a few random edits: the shapes that reach deep code."""
-    doc = valid_document()
+    """A valid settings document (version 1 or 2) with a few random edits: the shapes that
+    reach deep code, the migration included."""
+    doc = draw(st.sampled_from([valid_document, valid_document_v2]))()
     if draw(st.booleans()):
         doc["own"]["preset"] = draw(st.one_of(st.sampled_from(_PRESET_IDS), json_values))
         if draw(st.booleans()):
             doc["own"]["region"] = draw(st.one_of(st.sampled_from(_REGION_IDS), json_values))
     for _ in range(draw(st.integers(0, 4))):
-        target = draw(st.sampled_from(["top", "own", "keys"]))
-        parent = {"top": doc, "own": doc.get("own"), "keys": None}[target]
-        if target == "keys" and isinstance(doc.get("own"), dict):
-            parent = doc["own"].get("keys")
+        target = draw(st.sampled_from(["top", "own", "keys", "oauth2"]))
+        parent = {"top": doc, "own": doc.get("own"), "keys": None, "oauth2": None}[target]
+        if target in ("keys", "oauth2") and isinstance(doc.get("own"), dict):
+            parent = doc["own"].get(target)
         if not isinstance(parent, dict):
             continue
         name = draw(st.one_of(st.sampled_from(sorted(parent) or ["x"]), _names))
@@ -130,6 +136,7 @@ file_texts = st.one_of(
     damaged(_texts_of(near_valid_documents())),
     st.sampled_from(["", "null", "[]", "{}", "1", '"x"', "[" * 10_000, '{"a":' * 10_000,
                      dumps(valid_document()), dumps({**valid_document(), "version": 2}),
+                     dumps(valid_document_v2()), dumps({**valid_document_v2(), "version": 3}),
                      dumps({**valid_document(), "version": 10**30})]),
 )
 file_bytes = st.one_of(
@@ -147,6 +154,8 @@ file_bytes = st.one_of(
 @given(document=st.one_of(json_values, near_valid_documents()))
 @example(document=valid_document())
 @example(document={**valid_document(), "version": 2})
+@example(document={**valid_document_v2(), "version": 1})
+@example(document={**valid_document_v2(), "version": 3})
 @example(document={**valid_document(), "version": True})
 @example(document={**valid_document(), "own": {**valid_document()["own"], "port": 1e308}})
 def test_settings_from_any_document_are_settings_or_a_config_error(document):
@@ -271,9 +280,10 @@ def _value_for(spec) -> st.SearchStrategy[str]:
         core = st.lists(st.sampled_from(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]),
                         max_size=3).map(" ".join)
     elif kind is KeyType.MECHANISM_LIST:
-        # At least one implemented mechanism: XOAUTH2 alone is a validation error.
-        core = st.lists(st.sampled_from(["PLAIN", "login", "CRAM-MD5", "XOAUTH2"]), max_size=3).filter(
-            lambda names: not names or names != ["XOAUTH2"] * len(names)).map(" ".join)
+        # At least one password mechanism: NTLM alone is a validation error, and so is a token
+        # mechanism (XOAUTH2) with a password login.
+        core = st.lists(st.sampled_from(["PLAIN", "login", "CRAM-MD5", "NTLM"]), max_size=3).filter(
+            lambda names: not names or names != ["NTLM"] * len(names)).map(" ".join)
     elif kind is KeyType.ADDRESS:
         core = st.one_of(st.just(""), st.emails().map(str),
                          st.sampled_from(["Acme, Inc <a@acme.com>", "Jöns <j@exämple.com>"]))
@@ -323,6 +333,12 @@ def valid_settings(draw) -> SmtpSettings:
                                max_size=6, unique_by=lambda p: p[0].strip()).map(tuple)))
         if candidate.enabled:
             candidate = candidate.with_changes(service=Service.TESTSIGMA)
+        # an OAuth2 client that a password login keeps as it is, however incomplete
+        candidate = candidate.with_changes(oauth2=OAuth2Settings(
+            provider=draw(st.sampled_from(OAuth2Provider)), client_id=draw(st.text(max_size=20)),
+            tenant=draw(st.one_of(st.none(), st.text(max_size=12))),
+            token_endpoint=draw(st.one_of(st.none(), st.text(max_size=20))),
+            scopes=draw(st.one_of(st.none(), st.lists(st.text(max_size=8), max_size=3).map(tuple)))))
     assume(validate(candidate) == [])
     return candidate
 

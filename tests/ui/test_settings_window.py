@@ -324,13 +324,13 @@ def test_corrupt_settings_file_is_set_aside_and_reported(make_window, app_paths)
 
 def test_settings_from_a_newer_version_are_never_overwritten(make_window, app_paths):
     app_paths.config_dir.mkdir(parents=True)
-    app_paths.settings_file.write_text('{"version": 2}')
+    app_paths.settings_file.write_text('{"version": 3}')
     window = make_window()
     assert "newer" in child(window, QLabel, "loadNotice").text()
     fill_own(window)
     assert not child(window, QPushButton, "saveButton").isEnabled()
     assert not window.save()
-    assert app_paths.settings_file.read_text() == '{"version": 2}'
+    assert app_paths.settings_file.read_text() == '{"version": 3}'
 
 
 def test_invalid_saved_settings_are_loaded_with_their_messages(make_window, app_paths):
@@ -566,3 +566,24 @@ def test_a_status_with_line_breaks_stays_one_line_and_clear_empties_the_tooltip(
 
     label.clear()
     assert label.text() == "" and label.toolTip() == ""
+
+
+def test_a_save_from_the_window_keeps_the_oauth2_client_of_the_file(make_window, app_paths, qtbot,
+                                                                    config_service):
+    """Issue 14: `own.oauth2` is always kept; the window's fields never drop it."""
+    oauth2 = {"provider": "google", "client_id": "123.apps.googleusercontent.com", "tenant": None,
+              "authorization_endpoint": None, "token_endpoint": None,
+              "device_authorization_endpoint": None, "scopes": None}
+    app_paths.config_dir.mkdir(parents=True)
+    app_paths.settings_file.write_text(json.dumps({
+        "version": 2, "enabled": True, "service": "own",
+        "own": {"host": "smtp.gmail.com", "port": 587, "username": "me@gmail.com",
+                "auth": "password", "oauth2": oauth2,
+                "keys": {"mail.smtp.auth": "true", "mail.smtp.starttls.enable": "true"}}}))
+    window = make_window()
+    child(window, QSpinBox, "portSpin").setValue(465)
+    with qtbot.waitSignal(window.saved):
+        qtbot.mouseClick(child(window, QPushButton, "saveButton"), Qt.MouseButton.LeftButton)
+    written = json.loads(app_paths.settings_file.read_text())
+    assert written["own"]["port"] == 465
+    assert written["own"]["oauth2"] == oauth2 and written["version"] == 2
