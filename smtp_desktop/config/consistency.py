@@ -112,12 +112,14 @@ def check_consistency(settings: SmtpSettings) -> list[Finding]:
     loopback = policy.host_loopback
     if policy.auth and policy.tls_mode is TlsMode.NONE and loopback is not True:
         off = f"mail.smtp.auth is true but {STARTTLS_ENABLE} is false and {SSL_ENABLE} is not true"
+        secret, a_secret = (("access token", "an access token") if policy.oauth2
+                            else ("password", "a password"))
         if policy.allow_unencrypted_login:
-            message = (f"The password will be sent unencrypted to {host}: {off}, and "
+            message = (f"The {secret} will be sent unencrypted to {host}: {off}, and "
                        f"{ALLOW_UNENCRYPTED_LOGIN} is true.")
         else:
             unless = "" if loopback is False else " unless it turns out to be on this computer"
-            message = (f"The login to {host} will be refused{unless}: {off}, and a password is "
+            message = (f"The login to {host} will be refused{unless}: {off}, and {a_secret} is "
                        f"never sent unencrypted to another computer.")
         findings.append(Finding(
             "password-unencrypted", Severity.DANGER, message,

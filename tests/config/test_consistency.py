@@ -178,3 +178,20 @@ def test_is_loopback(host, expected):
 ])
 def test_security_summary(settings_, in_keyring, expected):
     assert security_summary(settings_, password_in_keyring=in_keyring) == expected
+
+
+def test_the_unencrypted_login_warning_names_the_access_token_for_oauth2():
+    import dataclasses
+
+    from smtp_desktop.config.model import AuthMethod
+
+    password = _settings(587, AUTH | NO_STARTTLS)
+    oauth2 = dataclasses.replace(password, auth=AuthMethod.OAUTH2)
+    (finding,) = check_consistency(oauth2)
+    assert "an access token is never sent unencrypted" in finding.message
+    assert "password" not in finding.message
+    allowed = dataclasses.replace(oauth2, keys=oauth2.keys + tuple(ALLOW.items()))
+    (finding,) = check_consistency(allowed)
+    assert finding.message.startswith("The access token will be sent unencrypted")
+    (finding,) = check_consistency(password)
+    assert "a password is never sent unencrypted" in finding.message
