@@ -70,11 +70,12 @@ def is_loopback_host(header: str) -> bool:
         return False
 
 
-def _error(status: int, category: str, message: str) -> web.Response:
+def _error(status: int, category: str, message: str,
+           headers: dict[str, str] | None = None) -> web.Response:
     from aiohttp import web
 
     return web.json_response({"ok": False, "status": status, "category": category,
-                              "message": message}, status=status)
+                              "message": message}, status=status, headers=headers)
 
 
 _CATEGORIES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not-found",
@@ -166,7 +167,9 @@ class OutboxApi:
             except web.HTTPException as exc:
                 if exc.status < 400:
                     raise
-                return _error(exc.status, _CATEGORIES.get(exc.status, "invalid"), exc.reason)
+                allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+                return _error(exc.status, _CATEGORIES.get(exc.status, "invalid"), exc.reason,
+                              allow)
             except UnknownMessageError as exc:
                 return _error(404, "not-found", str(exc))
 
@@ -340,7 +343,7 @@ def _now() -> float:
 
 
 def _int(text: str | None, name: str) -> int | None:
-    if text is None or text == "":
+    if text is None:
         return None
     try:
         value = int(text)
@@ -352,7 +355,7 @@ def _int(text: str | None, name: str) -> int | None:
 
 
 def _seconds(text: str | None, default: float) -> float:
-    if text is None or text == "":
+    if text is None:
         return default
     try:
         value = float(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+_TRIGGER = r"^(always|next=[1-9][0-9]*|rcpt=.+|p=(0(\.[0-9]+)?|1(\.0+)?)(,seed=-?[0-9]+)?)$"
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _OBJECT = {"type": "object"}
 
@@ -34,6 +35,9 @@ _CODE_PATTERN = _query("code_pattern", {"type": "string"},
 def document() -> dict[str, Any]:
     """The OpenAPI document."""
     from smtp_desktop import __version__
+    from smtp_desktop.outbox.faults import load_catalogue
+
+    profiles = list(load_catalogue())
 
     return {
         "openapi": "3.0.3",
@@ -48,8 +52,13 @@ def document() -> dict[str, Any]:
                                          "category": {"type": "string"},
                                          "message": {"type": "string"}}},
                 "Rule": {"type": "object", "required": ["profile"],
-                         "properties": {"profile": {"type": "string"},
-                                        "trigger": {"type": "string"}}},
+                         "properties": {"profile": {"type": "string", "enum": profiles},
+                                        "trigger": {
+                                            "type": "string", "maxLength": 250,
+                                            "pattern": _TRIGGER, "default": "always",
+                                            "description": "always, next=N, rcpt=REGEX (RCPT "
+                                                           "and DATA profiles) or "
+                                                           "p=0.25[,seed=42]"}}},
                 "Faults": {"type": "object", "required": ["profiles", "rules"],
                            "properties": {"profiles": {"type": "array", "items": _OBJECT},
                                           "rules": {"type": "array", "items": {
