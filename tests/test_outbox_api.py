@@ -238,3 +238,29 @@ def test_a_busy_api_port_is_a_start_error(tmp_path):
         with pytest.raises(ServerStartError, match="HTTP API"):
             server.start()
         assert not server.running
+
+
+def test_stopping_the_server_ends_a_pending_long_poll(tmp_path):
+    server = OutboxServer(Outbox(tmp_path / "outbox"), api_port=0)
+    server.start()
+    answers: list[int] = []
+
+    def poll() -> None:
+        try:
+            answers.append(call(server.api.port, "GET", "/wait?to=never@example.test&timeout=300")[0])
+        except (OSError, http.client.HTTPException):
+            answers.append(0)  # the connection closed: also an end
+
+    waiting = threading.Thread(target=poll)
+    try:
+        waiting.start()
+        # The long poll is running once a pool thread took it.
+        deadline = threading.Event()
+        while not any(t.name.startswith("outbox-api") for t in threading.enumerate()):
+            assert not deadline.wait(0.01) and waiting.is_alive()
+    finally:
+        server.stop()
+    waiting.join(WAIT)
+    assert not waiting.is_alive()  # well before the 300 s the poll asked for
+    assert answers in ([408], [0])
+    assert not any(t.name.startswith("outbox-api") and t.is_alive() for t in threading.enumerate())

@@ -32,7 +32,6 @@ API_ENV = "SMTP_DESKTOP_OUTBOX_API"
 MAX_WAIT = 300.0  # seconds one long poll may last
 MAX_RULE_TEXT = 300  # characters of one PUT /faults rule (bounds the rcpt= regex)
 MAX_RULES = 50
-_WAIT_STEP = 1.0  # a waiting thread looks at `stopping` this often
 
 
 class ApiError(Exception):
@@ -132,7 +131,7 @@ class OutboxApi:
             web.put(f"{PREFIX}/faults", self._put_faults),
             web.delete(f"{PREFIX}/faults", self._clear_faults),
         ])
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self._port)
         try:
@@ -272,13 +271,7 @@ class OutboxApi:
         stopping = self._stopping
 
         def wait() -> dict[str, Any] | None:
-            # In steps, so that a stopping server does not keep this thread for the whole wait.
-            deadline = _now() + timeout
-            while True:
-                step = max(0.0, min(_WAIT_STEP, deadline - _now()))
-                found = mailbox.wait(criteria, step, code_pattern)
-                if found is not None or stopping.is_set() or _now() >= deadline:
-                    return found
+            return mailbox.wait(criteria, timeout, code_pattern, cancel=stopping)
 
         document = await self._blocking(wait)
         if document is None:
@@ -334,12 +327,6 @@ class OutboxApi:
 
         self.server.set_fault_rules(())
         return web.Response(status=204)
-
-
-def _now() -> float:
-    import time
-
-    return time.monotonic()
 
 
 def _int(text: str | None, name: str) -> int | None:
