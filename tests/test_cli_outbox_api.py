@@ -176,3 +176,12 @@ def test_fault_set_needs_a_rule_and_is_in_help():
                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0
     assert "list" in result.stdout and "set" in result.stdout and "clear" in result.stdout
+
+
+def test_a_busy_api_port_is_exit_4(serve, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        kind, code = serve("--port", "0", "--api-port", str(taken.getsockname()[1])).start()
+    assert (kind, code) == ("exited", 4)
+    assert "HTTP API" in capsys.readouterr().err

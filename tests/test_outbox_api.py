@@ -264,3 +264,10 @@ def test_stopping_the_server_ends_a_pending_long_poll(tmp_path):
     assert not waiting.is_alive()  # well before the 300 s the poll asked for
     assert answers in ([408], [0])
     assert not any(t.name.startswith("outbox-api") and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_body_over_one_mebibyte_is_413(server):
+    status, _, body = call(server.api.port, "PUT", "/faults",
+                           {"rules": [{"profile": "greylisted", "trigger": "x" * (2 << 20)}]})
+    assert_error(status, json.loads(body), 413, "too-large")
+    assert server.fault_rules == ()
