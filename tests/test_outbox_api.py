@@ -143,7 +143,7 @@ def test_messages_are_listed_shown_raw_and_deleted(server):
     assert get_json(port, "/messages")[1] == {"total": 0, "messages": []}
 
 
-@pytest.mark.parametrize("query", ["limit=x", "limit=-1", "before=no-such-id"])
+@pytest.mark.parametrize("query", ["limit=x", "limit=-1", "limit=", "before=no-such-id"])
 def test_bad_listing_parameters_are_clear_errors(server, query):
     status, document = get_json(server.api.port, f"/messages?{query}")
     assert status in (400, 404)
@@ -174,6 +174,7 @@ def test_wait_answers_408_on_timeout_and_400_on_bad_criteria(server):
     assert_error(*get_json(port, "/wait?subject=(&timeout=0"), 400, "invalid")
     assert_error(*get_json(port, "/wait?timeout=abc"), 400, "invalid")
     assert_error(*get_json(port, "/wait?timeout=nan"), 400, "invalid")
+    assert_error(*get_json(port, "/wait?timeout="), 400, "invalid")
     assert_error(*get_json(port, "/wait?since=not-a-time"), 400, "invalid")
 
 
@@ -224,8 +225,9 @@ def test_a_body_that_is_not_json_is_a_clear_error(server):
 
 def test_unknown_paths_and_methods_get_the_error_shape(server):
     assert_error(*get_json(server.api.port, "/nothing-here"), 404, "not-found")
-    status, _, body = call(server.api.port, "POST", "/info")
+    status, headers, body = call(server.api.port, "POST", "/info")
     assert_error(status, json.loads(body), 405, "method-not-allowed")
+    assert "GET" in headers["allow"].split(",")  # RFC 9110
 
 
 def test_a_busy_api_port_is_a_start_error(tmp_path):

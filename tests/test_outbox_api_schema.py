@@ -1,5 +1,6 @@
 """Schemathesis against the live outbox API: every answer matches /api/v1/openapi.json (status
-codes, content types, bodies) and nothing is a server error. Bounded: 50 examples per operation.
+codes, content types, bodies) and nothing is a server error. Bounded: 50 examples per operation
+(25 valid requests, 25 invalid ones).
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ import smtplib
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from smtp_desktop.outbox import Outbox, OutboxServer
@@ -24,23 +26,35 @@ def api_schema(tmp_path):
         yield schemathesis.openapi.from_url(f"{server.api.url}/openapi.json")
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+def test_the_api_keeps_its_openapi_description(api_schema):
+    # Operation by operation with Hypothesis directly: the server's URL is known only once the
+    # fixture runs, and schemathesis' own pytest integration does not follow pytest 9 yet.
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert {op.label for op in operations} >= {"GET /api/v1/wait", "PUT /api/v1/faults"}
+    modes = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+    for operation, mode in ((op, mode) for op in operations for mode in modes):
 
+        @given(case=operation.as_strategy(mode))
+        @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def keeps_its_description(case):
+            excluded = []
+            if case.path == "/api/v1/wait":  # a long poll: look once, the criteria are random
+                case.query = {**(case.query or {}), "timeout": 0}
+                # 408 (documented) says that no message fits, not that the request was refused.
+                excluded.append(positive_data_acceptance)
+            if case.path == "/api/v1/faults" and case.method == "PUT":
+                # Whether rcpt=REGEX fits depends on the profile's stage and on the regular
+                # expression: beyond JSON Schema; the API answers such rules with the documented
+                # 400.
+                excluded.append(positive_data_acceptance)
+            case.call_and_validate(timeout=30, excluded_checks=excluded)
 
-@schema.parametrize()
-@settings(max_examples=50, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
-def test_the_api_keeps_its_openapi_description(case):
-    excluded = []
-    if case.path == "/api/v1/wait":  # a long poll: look once, the criteria are random
-        case.query = {**(case.query or {}), "timeout": 0}
-        # 408 (documented) says that no message fits, not that the request was refused.
-        excluded.append(positive_data_acceptance)
-    if case.path == "/api/v1/faults" and case.method == "PUT":
-        # Whether rcpt=REGEX fits depends on the profile's stage and on the regular expression:
-        # beyond JSON Schema; the API answers such rules with the documented 400.
-        excluded.append(positive_data_acceptance)
-    case.call_and_validate(timeout=30, excluded_checks=excluded)
+        try:
+            keeps_its_description()
+        except Unsatisfiable:  # nothing invalid to send (no parameters, no body)
+            if mode is schemathesis.GenerationMode.POSITIVE:
+                raise
 
 
 def test_the_document_describes_every_route(tmp_path):
