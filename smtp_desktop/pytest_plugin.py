@@ -7,7 +7,9 @@ with smtp-desktop has them. Loading this module imports nothing heavy: the outbo
 - `smtp_outbox_server` (session): a local outbox on 127.0.0.1 and a free port, storing in a
   temporary folder. Under pytest-xdist each worker process has its own.
 - `smtp_outbox` (function): this test's view of it: `.host`, `.port`, `.address()`,
-  `.wait_for(...)`, `.messages()`, `.clear()`.
+  `.wait_for(...)`, `.messages()`, `.clear()`. With `--smtp-outbox-api URL` it is attached to
+  an outbox already running (`outbox serve --api-port N`, an app under test anywhere on this
+  computer) instead, through the HTTP API: `.host`/`.port` come from `/info`.
 - `smtp_settings_window`: the real `SettingsWindow` on a temporary config folder and an
   in-memory keyring (needs pytest-qt: `pip install 'smtp-desktop[pytest]'`).
 """
@@ -184,6 +186,155 @@ class SmtpOutbox:
         return removed
 
 
+class _Api:
+    """JSON over HTTP to a running outbox's API (`outbox serve --api-port N`)."""
+
+    def __init__(self, url: str) -> None:
+        import os
+
+        from smtp_desktop.outbox.api import TOKEN_ENV
+
+        self.url = url.rstrip("/")
+        self._token = os.environ.get(TOKEN_ENV)
+
+    def call(self, method: str, path: str, timeout: float = 30.0) -> tuple[int, bytes]:
+        import urllib.error
+        import urllib.request
+
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        request = urllib.request.Request(self.url + path, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def json(self, path: str, timeout: float = 30.0) -> Any:
+        import json
+
+        status, body = self.call("GET", path, timeout)
+        if status != 200:
+            raise AssertionError(f"The outbox API answered {status} to GET {path}: "
+                                 f"{body.decode('utf-8', 'replace')}")
+        return json.loads(body)
+
+
+@dataclass(frozen=True)
+class _RemoteMail(OutboxMail):
+    """A message of an outbox reached through its API; `raw()` asks the API."""
+
+    api: _Api | None = field(default=None, repr=False, compare=False)
+
+    def raw(self) -> bytes:
+        from urllib.parse import quote
+
+        assert self.api is not None
+        status, body = self.api.call("GET", f"/messages/{quote(self.id, safe='')}/raw")
+        if status != 200:
+            raise AssertionError(f"Message {self.id} is gone from the outbox ({status}).")
+        return body
+
+
+class RemoteSmtpOutbox(SmtpOutbox):
+    """`smtp_outbox` attached to an outbox already running (`--smtp-outbox-api URL`): the same
+    methods, through the HTTP API; `.host`/`.port` come from `/info`."""
+
+    def __init__(self, url: str) -> None:  # no local server
+        import datetime as dt
+
+        self._api = _Api(url)
+        info = self._api.json("/info")
+        self._host = str(info["smtp"]["host"])
+        self._port = int(info["smtp"]["port"])
+        self._started = time.time()
+        self._since = dt.datetime.fromtimestamp(self._started, dt.timezone.utc).isoformat()
+        self._addresses = []
+        self._returned = set()
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def folder(self) -> Path:
+        raise AttributeError("An outbox reached through --smtp-outbox-api has no local folder.")
+
+    def wait_for(self, to: str | None = None, subject: str | None = None,
+                 contains: str | None = None, sender: str | None = None,
+                 code_pattern: str | None = None, timeout: float = DEFAULT_WAIT) -> OutboxMail:
+        """As `SmtpOutbox.wait_for`, by long polls of `/wait`."""
+        from urllib.parse import urlencode
+
+        deadline = time.monotonic() + timeout
+        since = self._since
+        while True:
+            query = {key: value for key, value in (
+                ("to", to), ("subject", subject), ("contains", contains), ("from", sender),
+                ("code_pattern", code_pattern), ("since", since)) if value is not None}
+            remaining = max(0.0, deadline - time.monotonic())
+            query["timeout"] = f"{remaining:.3f}"
+            status, body = self._api.call("GET", "/wait?" + urlencode(query), remaining + 30)
+            if status == 408:
+                arrived = [f"  - {m.subject!r} to {', '.join(m.to) or '-'}"
+                           for m in self.messages()]
+                raise AssertionError(
+                    f"No message fits after {timeout:g} s (outbox {self._api.url}). Arrived "
+                    "since this test started: " + ("\n" + "\n".join(arrived) if arrived
+                                                   else "none."))
+            if status != 200:
+                raise AssertionError(f"The outbox API answered {status}: "
+                                     f"{body.decode('utf-8', 'replace')}")
+            import json
+
+            found = json.loads(body)
+            if found["id"] not in self._returned:
+                self._returned.add(found["id"])
+                return _RemoteMail(found, Path(), api=self._api)
+            since = found["id"]  # returned before: look at what came after it
+
+    def messages(self) -> list[OutboxMail]:
+        """This test's messages, oldest first (those that arrived since it started)."""
+        from urllib.parse import quote
+
+        listed = self._api.json("/messages")["messages"]
+        mine = [m for m in reversed(listed) if _epoch(m["received"]) >= self._started - 0.001]
+        found = []
+        for summary in mine:
+            status, body = self._api.call("GET", f"/messages/{quote(summary['id'], safe='')}")
+            if status == 200:
+                import json
+
+                found.append(_RemoteMail(json.loads(body), Path(), api=self._api))
+        return found
+
+    def clear(self) -> int:
+        """Delete this test's messages (no other test's); returns how many were deleted."""
+        from urllib.parse import quote
+
+        removed = 0
+        for mail in self.messages():
+            status, _ = self._api.call("DELETE", f"/messages/{quote(mail.id, safe='')}")
+            removed += status == 204
+        return removed
+
+
+def _epoch(iso: str | None) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(iso).timestamp() if iso else 0.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--smtp-outbox-api", metavar="URL", default=None,
+                     help="attach smtp_outbox to an outbox already running (outbox serve "
+                          "--api-port N), e.g. http://127.0.0.1:8025/api/v1; the token, if any, "
+                          "comes from SMTP_DESKTOP_OUTBOX_API_TOKEN")
+
+
 @pytest.fixture(scope="session")
 def smtp_outbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OutboxServer]:
     """A local outbox (the real server) on 127.0.0.1 and a free port, for the whole session."""
@@ -195,9 +346,13 @@ def smtp_outbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Out
 
 
 @pytest.fixture
-def smtp_outbox(smtp_outbox_server: OutboxServer) -> SmtpOutbox:
-    """This test's view of the session's outbox (see `SmtpOutbox`)."""
-    return SmtpOutbox(smtp_outbox_server)
+def smtp_outbox(request: pytest.FixtureRequest) -> SmtpOutbox:
+    """This test's view of the session's outbox (see `SmtpOutbox`), or of the running outbox
+    given by `--smtp-outbox-api URL` (see `RemoteSmtpOutbox`)."""
+    url = request.config.getoption("--smtp-outbox-api", default=None)
+    if url:
+        return RemoteSmtpOutbox(url)
+    return SmtpOutbox(request.getfixturevalue("smtp_outbox_server"))
 
 
 @pytest.fixture

@@ -189,3 +189,37 @@ def test_the_settings_window_fixture_without_pytest_qt_says_what_to_install(pyte
 @pytest.fixture(autouse=True)
 def _offscreen(monkeypatch):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+
+
+ATTACHED_SUITE = SENDING + '''
+
+def test_host_and_port_come_from_the_running_outbox(smtp_outbox):
+    assert (smtp_outbox.host, smtp_outbox.port) == ("127.0.0.1", {smtp_port})
+
+
+def test_wait_for_reads_mail_through_the_api(smtp_outbox):
+    to = smtp_outbox.address()
+    send(smtp_outbox, to, "Your code", "Use 724913 to sign in.")
+    send(smtp_outbox, to, "Second", "Another one.")
+    mail = smtp_outbox.wait_for(to=to, subject="code")
+    assert mail.code == "724913"
+    assert b"724913" in mail.raw()
+    assert smtp_outbox.wait_for(to=to).subject == "Second"  # the first is not returned twice
+    assert [m.subject for m in smtp_outbox.messages()] == ["Your code", "Second"]
+    assert smtp_outbox.clear() == 2
+
+
+def test_a_timeout_fails_with_the_criteria(smtp_outbox):
+    smtp_outbox.wait_for(to="nobody@outbox.test", timeout=0.2)
+'''
+
+
+def test_smtp_outbox_api_attaches_to_a_running_outbox(pytester, tmp_path):
+    from smtp_desktop.outbox import Outbox, OutboxServer
+
+    with OutboxServer(Outbox(tmp_path / "outbox"), api_port=0) as server:
+        pytester.makepyfile(ATTACHED_SUITE.replace("{smtp_port}", str(server.port)))
+        result = pytester.runpytest("--smtp-outbox-api", server.api.url, "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=2, failed=1)
+        result.stdout.fnmatch_lines(["*No message fits after 0.2 s*"])
+        assert Outbox(tmp_path / "outbox").count()[0] == 0  # clear() went through the API

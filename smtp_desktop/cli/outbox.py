@@ -79,6 +79,27 @@ def add_subcommands(sub: Any) -> None:
                             "profiles) or p=0.25[,seed=42]; repeatable, the first matching rule "
                             "wins")
 
+    serve.add_argument("--api-port", type=_port, default=None, metavar="N",
+                       help="also serve the HTTP API on 127.0.0.1:N (always loopback, whatever "
+                            "--host says; 0 picks a free port)")
+    serve.add_argument("--api-token-file", metavar="PATH",
+                       help="require this bearer token for the API (first line of PATH); "
+                            "without it, SMTP_DESKTOP_OUTBOX_API_TOKEN is used when set")
+
+    fault = actions.add_parser("fault", help="the fault rules of a running outbox, via its API")
+    fault_actions = fault.add_subparsers(dest="fault_command", metavar="ACTION")
+    fault_actions.required = True
+    for name, text in (("list", "the fault catalogue and the rules in force"),
+                       ("set", "replace the rules with one rule"),
+                       ("clear", "remove every rule")):
+        action = fault_actions.add_parser(name, help=text)
+        if name == "set":
+            action.add_argument("rule", metavar="PROFILE[:TRIGGER]")
+        action.add_argument("--api", metavar="URL",
+                            help="the outbox's API, e.g. http://127.0.0.1:8025/api/v1 (default: "
+                                 "SMTP_DESKTOP_OUTBOX_API)")
+        action.add_argument("--json", action="store_true", help="print one JSON value")
+
     listing = actions.add_parser("list", help="list the stored messages, newest first")
     listing.add_argument("--json", action="store_true",
                          help='print one JSON list of {"id", "date", "from", "to", "subject", '
@@ -174,6 +195,10 @@ def run(args: argparse.Namespace, paths: AppPaths, *, stop: threading.Event | No
             return _list(args, paths)
         if args.command == "outbox" and args.outbox_command == "clear":
             return _clear(as_json, paths)
+        if args.command == "outbox" and args.outbox_command == "fault":
+            from smtp_desktop.cli import faults as cli_faults
+
+            return cli_faults.run(args)
         if args.command == "outbox" and args.outbox_command in ("show", "wait"):
             from smtp_desktop.cli import mailbox as cli_mailbox
 
@@ -190,9 +215,11 @@ def _serve(args: argparse.Namespace, paths: AppPaths, stop: threading.Event | No
         auth = _serve_login(args)
         limits = with_overrides(load_limits(paths.config_dir),
                                 {limit.name: getattr(args, limit.name, None) for limit in LIMITS})
+        api_port = getattr(args, "api_port", None)
         server = OutboxServer(Outbox(folder), host=args.host, port=args.port, auth=auth,
                               allow_remote=args.allow_remote, limits=limits,
-                              faults=getattr(args, "faults", ()))
+                              faults=getattr(args, "faults", ()), api_port=api_port,
+                              api_token=_api_token(args) if api_port is not None else None)
     except (RemoteHostError, OutboxConfigError, ValueError) as exc:
         return report(False, ExitCode.INVALID, str(exc))
     stop = stop or threading.Event()
@@ -207,6 +234,8 @@ def _serve(args: argparse.Namespace, paths: AppPaths, stop: threading.Event | No
             host = f"[{server.host}]" if ":" in server.host else server.host
             print(f"Local outbox listening on {host}:{server.port}, storing mail in {folder}",
                   flush=True)
+            if server.api is not None:
+                print(f"HTTP API on {server.api.url}", file=sys.stderr)
             if auth:
                 print(f"Login required: user {auth[0]!r} with the password given.",
                       file=sys.stderr)
@@ -268,6 +297,17 @@ def _serve_login(args: argparse.Namespace) -> tuple[str, str] | None:
         return read_auth_file(args.auth_file)
     from_env = os.environ.get(AUTH_ENV)
     return parse_login(from_env, AUTH_ENV) if from_env else None
+
+
+def _api_token(args: argparse.Namespace) -> str | None:
+    """--api-token-file, else the environment variable, else no token (never argv)."""
+    import os
+
+    from smtp_desktop.outbox.api import TOKEN_ENV, read_token_file
+
+    if getattr(args, "api_token_file", None):
+        return read_token_file(args.api_token_file)
+    return os.environ.get(TOKEN_ENV) or None
 
 
 def _list(args: argparse.Namespace, paths: AppPaths) -> int:

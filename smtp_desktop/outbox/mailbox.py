@@ -33,6 +33,7 @@ _MAIL_FOLDERS = ("new", "cur")
 # Arrival times are floats in the index and microseconds in ISO text: look a little earlier and
 # let `matches` decide exactly.
 _SLACK = 0.001
+CANCEL_STEP = 1.0  # seconds: how soon a cancelled wait notices
 
 
 class Mailbox:
@@ -64,13 +65,14 @@ class Mailbox:
         return self._first_match(criteria, code_pattern, set(skip))
 
     def wait(self, criteria: WaitCriteria, timeout: float, code_pattern: str | None = None,
-             skip: Collection[str] = (), on_armed: Callable[[], None] | None = None
-             ) -> dict[str, Any] | None:
+             skip: Collection[str] = (), on_armed: Callable[[], None] | None = None,
+             cancel: threading.Event | None = None) -> dict[str, Any] | None:
         """The oldest message that fits `criteria`, waiting up to `timeout` seconds for it to
         arrive (0: look once); None when none came.
 
         Each message is read once; the folder is looked at again only when the watcher reports a
         message stored. `on_armed` is called once the watcher runs, before the first look.
+        Setting `cancel` ends the wait (with None) within `CANCEL_STEP` seconds.
         """
         extract_codes("", code_pattern)  # an invalid pattern fails before any waiting
         checked = set(skip)
@@ -86,9 +88,12 @@ class Mailbox:
                 found = self._first_match(criteria, code_pattern, checked)
                 if found is not None:
                     return found
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not arrivals.wait(remaining):
-                    return None
+                while True:  # until a message is stored: no new look before that
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or (cancel is not None and cancel.is_set()):
+                        return None
+                    if arrivals.wait(remaining if cancel is None else min(remaining, CANCEL_STEP)):
+                        break
 
     def arrived(self, since: float) -> list[dict[str, Any]]:
         """Every message that arrived at or after `since` (seconds since the epoch), oldest first,

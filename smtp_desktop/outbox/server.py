@@ -661,7 +661,8 @@ class OutboxServer:
     def __init__(self, outbox: Outbox, host: str = "127.0.0.1", port: int = 0,
                  auth: tuple[str, str] | None = None, allow_remote: bool = False,
                  limits: OutboxLimits | None = None, auth_delay: float = 1.0,
-                 faults: Iterable[FaultRule] = ()) -> None:
+                 faults: Iterable[FaultRule] = (), api_port: int | None = None,
+                 api_token: str | None = None) -> None:
         if not allow_remote and not is_loopback(host):
             raise RemoteHostError(
                 f"Refusing to listen on {host!r}: the local outbox accepts mail without TLS and "
@@ -685,6 +686,9 @@ class OutboxServer:
         self._context: _Context | None = None
         self._lock = threading.Lock()
         self._fault_rules = tuple(faults)
+        self._api_port = api_port
+        self._api_token = api_token
+        self.api: Any = None  # the OutboxApi while running with api_port
         # Empty until the server has started, so that aiosmtpd's own start-up probe connection
         # neither counts for next=N nor draws from p='s random sequence.
         self._faults = FaultRules()
@@ -746,6 +750,8 @@ class OutboxServer:
                 controller = _make_controller(self, sock, context)
                 controller.start()
                 self._faults.replace(self._fault_rules)
+                if self._api_port is not None:
+                    self.api = self._start_api(controller)
             except BaseException:
                 sock.close()
                 if context is not None:
@@ -763,12 +769,28 @@ class OutboxServer:
             controller, self._controller = self._controller, None
             context, self._context = self._context, None
         if controller is not None:
+            api, self.api = self.api, None
+            if api is not None:
+                api.stop()
             controller.stop()
             if context is not None:  # the loop has stopped: nothing else uses the context
                 context.flush()
                 context.close()
             self._faults.replace(())
             log.info("Local outbox on %s:%s stopped", self._host, self._port)
+
+    def _start_api(self, controller: Any) -> Any:
+        """The HTTP API on the controller's event loop, always on 127.0.0.1."""
+        from smtp_desktop.outbox.api import OutboxApi
+
+        api = OutboxApi(self, self._api_port or 0, self._api_token)
+        try:
+            api.start(controller.loop)
+        except OSError as exc:
+            controller.stop()
+            raise ServerStartError(f"Cannot serve the HTTP API on 127.0.0.1:{self._api_port}: "
+                                   f"{exc.strerror or exc}") from None
+        return api
 
     def __enter__(self) -> OutboxServer:
         self.start()
