@@ -133,7 +133,8 @@ def run_demo() -> int:
     with exit_on_stop_signals():
         session = start_demo()
         try:
-            return run_window(session.config, outbox=session.outbox, banner=session.banner)
+            return run_window(session.config, outbox=session.outbox, banner=session.banner,
+                              outbox_server=session.server)
         finally:
             session.close()
 

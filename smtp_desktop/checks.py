@@ -24,6 +24,7 @@ from smtp_desktop.config.validation import validate
 
 if TYPE_CHECKING:  # the mail package (smtplib, ssl, email) stays off the start-up path
     from smtp_desktop.mail import CancelToken, Outcome
+    from smtp_desktop.outbox.faults import FaultRule
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ class CheckRequest:
     # the settings' account (None: the settings' own account).
     password_account: str | None = None
     settings_state: str = "saved"  # "unsaved": the window's edits, not yet saved
+    # How the embedded local outbox answers this check (the window's `outboxFaultCombo`): fault
+    # rules, first match first; empty: it accepts the message.
+    outbox_faults: tuple[FaultRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,9 @@ def run_check(config: ConfigService, request: CheckRequest,
     else:
         service = target.service
         if target.service == LOCAL_OUTBOX:
-            with _local_outbox(config) as outbox_settings:
-                outcome = _transport(request, dataclasses.replace(target, settings=outbox_settings),
-                                     cancel)
+            with _local_outbox(config, request.outbox_faults) as (outbox_settings, password):
+                outcome = _transport(request, dataclasses.replace(
+                    target, settings=outbox_settings, password=password), cancel)
             if outcome.ok and request.kind is CheckKind.SEND_TEST:
                 outcome = dataclasses.replace(outcome, delivered_to=LOCAL_OUTBOX)
         elif target.oauth2:
@@ -114,22 +118,35 @@ def _transport(request: CheckRequest, target: _Target, cancel: CancelToken | Non
                                 sender=target.sender, cancel=cancel)
 
 
+# The login the embedded outbox is sent when a fault rule answers at AUTH: it offers AUTH for such
+# a rule and answers with the rule, so the check must log in to meet it. Not a secret: nothing
+# but that rule ever reads it.
+REHEARSAL_LOGIN = ("rehearsal@outbox.test", "rehearsal-login")
+
+
 @contextlib.contextmanager
-def _local_outbox(config: ConfigService) -> Iterator[SmtpSettings]:
-    """The embedded outbox for one check: an SMTP server on loopback storing into the Maildir."""
+def _local_outbox(config: ConfigService,
+                  faults: tuple[FaultRule, ...] = ()) -> Iterator[tuple[SmtpSettings, str | None]]:
+    """The embedded outbox for one check, answering with `faults`: an SMTP server on loopback
+    storing into the Maildir. Yields the settings that reach it and the password to log in with
+    (None: no login)."""
     from smtp_desktop.outbox import Outbox, OutboxConfigError, OutboxServer, load_limits
+    from smtp_desktop.outbox.faults import Stage
 
     try:
         limits = load_limits(config.paths.config_dir)
     except OutboxConfigError as exc:  # the test send still works, with the default limits
         log.warning("Ignoring outbox.json, using the default limits: %s", exc)
         limits = None
-    server = OutboxServer(Outbox(config.paths.outbox_folder), limits=limits)
+    login = any(rule.profile.stage is Stage.AUTH for rule in faults)
+    server = OutboxServer(Outbox(config.paths.outbox_folder), limits=limits, faults=faults)
     server.start()
+    settings = SmtpSettings(enabled=True, service=Service.OWN, host=server.host, port=server.port,
+                            username=REHEARSAL_LOGIN[0] if login else "",
+                            keys=(("mail.smtp.auth", "true" if login else "false"),
+                                  ("mail.smtp.starttls.enable", "false")))
     try:
-        yield SmtpSettings(enabled=True, service=Service.OWN, host=server.host, port=server.port,
-                           keys=(("mail.smtp.auth", "false"),
-                                 ("mail.smtp.starttls.enable", "false")))
+        yield settings, (REHEARSAL_LOGIN[1] if login else None)
     finally:
         server.stop()
 

@@ -21,6 +21,7 @@ from smtp_desktop.config.validation import validate
 
 if TYPE_CHECKING:
     from smtp_desktop.checks import CheckKind, CheckRequest
+    from smtp_desktop.outbox.faults import FaultRule
 
 
 SAVED, UNSAVED = "saved", "unsaved"  # which settings a check ran on (history "settings")
@@ -90,6 +91,8 @@ class EditSession:
         self.read_only = False
         self.port_notice = ""  # the saved port was out of range and is replaced on Save
         self.password_state = PasswordState()
+        # How the embedded local outbox answers checks (a rehearsal, never saved): fault rules.
+        self.outbox_faults: tuple[FaultRule, ...] = ()
         self._generation = 0
 
     # ------------------------------------------------------------ loading
@@ -264,7 +267,8 @@ class EditSession:
         return CheckRequest(kind, self.draft, password=self.password or None,
                             recipient=recipient or None, sender=sender or None,
                             password_account=self.saved.password_account or None,
-                            settings_state=self.settings_state)
+                            settings_state=self.settings_state,
+                            outbox_faults=self.outbox_faults)
 
 
 __all__ = ["SAVED", "UNSAVED", "EditSession", "ForgetResult", "LoadOutcome", "PasswordState"]

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+
+def confirm_close(window: QWidget, save: Callable[[], bool], stopping: Callable[[], bool]) -> bool:
+    """Ask Save / Discard / Cancel about unsaved changes; True when `window` may close. A stop
+    signal that came while the question was open (`stopping()`) closes it without saving."""
+    answer = ask_to_save(window)
+    if stopping():
+        return True
+    if answer == QMessageBox.StandardButton.Cancel:
+        return False
+    return answer != QMessageBox.StandardButton.Save or save()
 
 
 def ask_to_save(parent: QWidget) -> QMessageBox.StandardButton:

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from smtp_desktop.checks import CheckKind
     from smtp_desktop.config.edit_session import ForgetResult
     from smtp_desktop.history import HistoryLog
-    from smtp_desktop.outbox import Outbox
+    from smtp_desktop.outbox import Outbox, OutboxServer
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +74,11 @@ class SettingsWindow(QMainWindow):
 
     def __init__(self, config: ConfigService, parent: QWidget | None = None, *,
                  outbox: Outbox | None = None, history: HistoryLog | None = None,
-                 banner: str | None = None) -> None:
+                 banner: str | None = None, outbox_server: OutboxServer | None = None) -> None:
         super().__init__(parent)
         self._config = config
         self.session = EditSession(config)
-        self._outbox = outbox
+        self._outbox, self._outbox_server = outbox, outbox_server
         self._history = history
         self._banner = banner
         self.keyring_ready = False
@@ -160,6 +160,7 @@ class SettingsWindow(QMainWindow):
         self._test.help_requested.connect(self._on_test_help_requested)
         self._test.message.connect(self._set_status)
         self._side_tabs.outbox_panel.status_reported.connect(self._set_status)
+        self._side_tabs.outbox_panel.fault_rules_changed.connect(self._on_outbox_fault_rules_changed)
 
     # ================================================================ size and side pane
 
@@ -540,6 +541,12 @@ class SettingsWindow(QMainWindow):
         self._set_status("The test failed with an unexpected error.")
         self._render()
 
+    def _on_outbox_fault_rules_changed(self, rules: tuple[Any, ...]) -> None:
+        """The rules go to the checks' embedded outbox and to the demo's (thread-safe)."""
+        self.session.outbox_faults = rules
+        if self._outbox_server is not None:
+            self._outbox_server.set_fault_rules(rules)
+
     def _on_test_help_requested(self, anchor: str) -> None:
         self.show_tab("help")
         self._help_pane.show_anchor(anchor)
@@ -564,26 +571,15 @@ class SettingsWindow(QMainWindow):
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        from smtp_desktop.ui.close_question import confirm_close
+
         if (self.isWindowModified() and not self._closing_without_asking
-                and not self._confirm_close()):
+                and not confirm_close(self, self.save, lambda: self._closing_without_asking)):
             event.ignore()
             return
         self.cancel_check()
         self._remember_size()
         event.accept()
-
-    def _confirm_close(self) -> bool:
-        """Ask Save / Discard / Cancel about unsaved changes; True when the window may close."""
-        from PySide6.QtWidgets import QMessageBox
-
-        from smtp_desktop.ui.close_question import ask_to_save
-
-        answer = ask_to_save(self)
-        if self._closing_without_asking:  # a stop signal came while the question was open
-            return True
-        if answer == QMessageBox.StandardButton.Cancel:
-            return False
-        return answer != QMessageBox.StandardButton.Save or self.save()
 
 
 def _warm_up_transport() -> list[str]:

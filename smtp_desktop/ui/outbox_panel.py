@@ -16,24 +16,24 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
+from smtp_desktop.ui.fault_selector import FaultSelector
+from smtp_desktop.ui.message_viewer import MessageViewer
 from smtp_desktop.ui.tables import ID_ROLE, fit_columns, order_columns
 from smtp_desktop.ui.tables import item as _item
 from smtp_desktop.ui.tables import table as _table
 
 if TYPE_CHECKING:
     from smtp_desktop.outbox import Outbox
+    from smtp_desktop.ui.outbox_reading import SelectedMessage
 
 log = logging.getLogger(__name__)
 
-HEADER_SHOWN = 2_000  # characters of one header value shown (a To: of 20,000 addresses)
-BODY_SHOWN = 100_000  # characters of the body shown
 CELL_SHOWN = 200  # characters of a list cell
 PAGE_ROWS_MEASURED = 30  # rows measured to size the columns
 # The Outbox's visible column order: what a reader scans first (model columns stay as they are:
@@ -42,7 +42,9 @@ VISUAL_ORDER = [3, 1, 0, 2]
 
 
 class OutboxPanel(QWidget):
-    """`outboxView` lists received messages; the selected one shows in `outboxMessageView`.
+    """`outboxView` lists received messages; the selected one shows in the `MessageViewer`
+    (text, HTML, links and codes). `outboxFaultCombo` chooses how the window's own outbox
+    answers (`fault_rules_changed`), and `outboxLimitsButton` opens the limits of outbox.json.
 
     The list comes from the outbox's index one page at a time (`PAGE_SIZE` newest first,
     `outboxMoreButton` for the next), and both the pages and the selected message are read by a
@@ -56,11 +58,13 @@ class OutboxPanel(QWidget):
     refreshed = Signal()  # a page of the list arrived and is shown
     message_loaded = Signal(str)  # the selected message's text is shown (its id)
     status_reported = Signal(str)  # a sentence for the window's status line
+    fault_rules_changed = Signal(object)  # tuple[FaultRule, ...]: how the own outbox answers
 
     def __init__(self, outbox: Callable[[], Outbox], folder: Path,
-                 parent: QWidget | None = None) -> None:
+                 config_dir: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._outbox = outbox
+        self._config_dir = config_dir
         self.loaded = False
         self._generation = 0  # pages of an older refresh are dropped
         self._cursor: str | None = None  # the oldest id shown: the next page starts after it
@@ -75,11 +79,14 @@ class OutboxPanel(QWidget):
         # Column widths from the first rows only: measuring every row costs a stall per page.
         self.view.horizontalHeader().setResizeContentsPrecision(PAGE_ROWS_MEASURED)
         order_columns(self.view, VISUAL_ORDER)
-        self.message_view = QPlainTextEdit()
-        self.message_view.setObjectName("outboxMessageView")
-        self.message_view.setAccessibleName("Selected message")
-        self.message_view.setReadOnly(True)
-        self.message_view.setPlaceholderText("Select a message to read it.")
+        self.viewer = MessageViewer()
+        self.message_view = self.viewer.message_view
+        self.faults = FaultSelector()
+        self.limits_button = QPushButton("&Limits…")
+        self.limits_button.setObjectName("outboxLimitsButton")
+        self.limits_button.setToolTip("What the local outbox accepts (outbox.json)")
+        self.limits_button.setEnabled(config_dir is not None)
+        self.faults.add_to_row(self.limits_button)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setObjectName("outboxRefreshButton")
         self.more_button = QPushButton("More")
@@ -93,13 +100,16 @@ class OutboxPanel(QWidget):
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.view)
-        splitter.addWidget(self.message_view)
+        splitter.addWidget(self.viewer)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
         buttons = QHBoxLayout()
         for button in (self.refresh_button, self.more_button, self.delete_button, self.save_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self._info)
+        layout.addWidget(self.faults)
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)
 
@@ -108,6 +118,10 @@ class OutboxPanel(QWidget):
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
         self.save_button.clicked.connect(self._on_save_button_clicked)
         self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.limits_button.clicked.connect(self._on_limits_button_clicked)
+        self.faults.rules_changed.connect(self.fault_rules_changed)
+        self.viewer.copied.connect(self._on_viewer_copied)
+        self.viewer.link_clicked.connect(self._on_viewer_link_clicked)
         self._update_buttons()
 
     def refresh(self) -> None:
@@ -115,6 +129,7 @@ class OutboxPanel(QWidget):
         is still among them; `refreshed` is emitted once it is shown."""
         self._generation += 1
         self._keep_selected = self.selected_id()
+        self.faults.load()
         self._load_page(None)
 
     def load_more(self) -> None:
@@ -155,12 +170,12 @@ class OutboxPanel(QWidget):
                     self.view.selectRow(row)
                     break
             else:
-                self.message_view.clear()
+                self.viewer.clear()
         self._update_buttons()
         self.refreshed.emit()
 
     def _on_page_worker_errored(self, exc: Exception) -> None:
-        self.message_view.setPlainText(f"The outbox could not be read: {exc}")
+        self.viewer.show_error(f"The outbox could not be read: {exc}")
         self.refreshed.emit()
 
     def selected_id(self) -> str | None:
@@ -178,25 +193,45 @@ class OutboxPanel(QWidget):
         self._update_buttons()
         message_id = self.selected_id()
         if message_id is None:
-            self.message_view.clear()
+            self.viewer.clear()
             return
+        from smtp_desktop.ui.outbox_reading import read_selected
+
         outbox = self._outbox()
-        worker = Worker(lambda: (message_id, _message_text(outbox, message_id)))
+        worker = Worker(lambda: read_selected(outbox, message_id))
         worker.signals.succeeded.connect(self._on_message_worker_succeeded)
         worker.signals.errored.connect(self._on_message_worker_errored)
         start_worker(worker)
 
-    def _on_message_worker_succeeded(self, result: tuple[str, tuple[str, str | None]]) -> None:
-        message_id, (text, note) = result
-        if message_id == self.selected_id():
-            self.message_view.setPlainText(text)
-            if note:
-                self._report(note)
-            self.message_loaded.emit(message_id)
+    def _on_message_worker_succeeded(self, message: SelectedMessage) -> None:
+        if message.id == self.selected_id():
+            self.viewer.show_message(message)
+            if message.note:
+                self._report(message.note)
+            self.message_loaded.emit(message.id)
 
     def _on_message_worker_errored(self, exc: Exception) -> None:
-        self.message_view.setPlainText(f"The message could not be read: {exc}")
+        self.viewer.show_error(f"The message could not be read: {exc}")
         self._report(f"The message could not be read: {exc}")
+
+    def _on_viewer_copied(self, what: str, value: str) -> None:
+        self._report(f"{what.capitalize()} copied to the clipboard: {value}")
+
+    def _on_viewer_link_clicked(self, address: str) -> None:
+        self._report(f"Link (not opened; Copy link copies it): {address}")
+
+    def _on_limits_button_clicked(self) -> None:
+        if self._config_dir is None:
+            return
+        from smtp_desktop.ui.outbox_limits_dialog import OutboxLimitsDialog
+
+        dialog = OutboxLimitsDialog(self._config_dir, self)
+        dialog.saved.connect(self._on_limits_dialog_saved)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def _on_limits_dialog_saved(self, _limits: object) -> None:
+        self._report("Outbox limits saved to outbox.json; the next test send uses them.")
 
     def _report(self, text: str) -> None:
         log.info("outbox: %s", text)
@@ -249,48 +284,6 @@ class OutboxPanel(QWidget):
 def _short(text: str, limit: int = CELL_SHOWN) -> str:
     """A cell's text: a 20,000-recipient list would cost the view seconds to measure and draw."""
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _message_text(outbox: Outbox, message_id: str) -> tuple[str, str | None]:
-    """Headers and readable body of one message, and a sentence for the status line when it
-    could not be shown as usual (runs in a worker: this file only is parsed). A message the
-    email package cannot decode is shown as stored."""
-    from smtp_desktop.outbox import OutboxError
-
-    try:
-        message = outbox.get(message_id)
-        # Raw values, decoded but not parsed: parsing a To: of 20,000 addresses takes seconds.
-        headers = "\n".join(f"{name}: {_cut(_header_text(value), HEADER_SHOWN)}"
-                            for name, value in message.raw_items())
-        body = message.get_body(preferencelist=("plain", "html"))
-        text = body.get_content() if body is not None else ""
-        return f"{headers}\n\n{_cut(text, BODY_SHOWN)}", None
-    except (OSError, OutboxError) as exc:  # before LookupError: UnknownMessageError is one
-        return f"The message could not be read: {exc}", f"The message could not be read: {exc}"
-    except LookupError as exc:  # a character set Python does not know
-        reason = f"it uses a character set this computer does not know ({exc})"
-    except (OverflowError, ValueError) as exc:  # e.g. a Date beyond the years datetime holds
-        reason = f"a header cannot be read ({exc})"
-    try:
-        raw = outbox.raw(message_id)
-    except (OSError, OutboxError) as exc:
-        return f"The message could not be read: {exc}", f"The message could not be read: {exc}"
-    stored = raw.decode("utf-8", "replace").replace("\r\n", "\n")
-    return (f"[Shown as stored: {reason}.]\n\n{_cut(stored, BODY_SHOWN)}",
-            f"The message is shown as stored: {reason}.")
-
-
-def _header_text(value: str) -> str:
-    from smtp_desktop.outbox.store import decoded_header
-
-    return decoded_header(_cut(value, HEADER_SHOWN * 2))
-
-
-def _cut(text: str, limit: int) -> str:
-    """At most `limit` characters: a text view takes seconds to lay out megabytes."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text) - limit:,} more characters: Save as .eml for all)"
 
 
 def short_time(iso: str) -> str:

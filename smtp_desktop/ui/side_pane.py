@@ -29,7 +29,8 @@ class SidePane(QTabWidget):
         self.help_pane = HelpPane()
         self.addTab(self.help_pane, "&Help")
         folder = outbox.folder if outbox is not None else paths.outbox_folder
-        self.outbox_panel = OutboxPanel(_outbox_on_first_use(paths, outbox), folder)
+        self.outbox_panel = OutboxPanel(_outbox_on_first_use(paths, outbox), folder,
+                                        paths.config_dir)
         self.history_panel = HistoryPanel(_history_on_first_use(paths, history))
         self.addTab(self.outbox_panel, "Out&box")
         self.addTab(self.history_panel, "H&istory")

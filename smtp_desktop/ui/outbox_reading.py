@@ -1,0 +1,97 @@
+"""What the Outbox tab shows of one message, read in a worker: plain Python, no Qt.
+
+The text view gets the headers and the readable body as the email package decodes them (a
+message it cannot decode is shown as stored, with a note); the HTML view, the links and the
+codes come from the QA mailbox's reader (`smtp_desktop.outbox.reading`), the same as
+`outbox show`, so the tab and the command never disagree about a code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smtp_desktop.outbox import Outbox
+
+HEADER_SHOWN = 2_000  # characters of one header value shown (a To: of 20,000 addresses)
+BODY_SHOWN = 100_000  # characters of the body shown
+HTML_SHOWN = 200_000  # characters of HTML rendered: Qt lays out rich text on the GUI thread
+LINKS_SHOWN = 500  # links listed (a newsletter may have thousands)
+
+
+@dataclass(frozen=True)
+class SelectedMessage:
+    """The selected message as the Outbox tab shows it."""
+
+    id: str
+    text: str  # headers, a blank line, the readable body (or the message as stored)
+    html: str | None = None  # the HTML part, cut to HTML_SHOWN; None: the message has none
+    html_cut: int = 0  # characters of HTML left out
+    links: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    note: str | None = None  # a sentence for the status line when it is not shown as usual
+
+
+def read_selected(outbox: Outbox, message_id: str) -> SelectedMessage:
+    """Read one message for the tab (in a worker: it reads and parses the file)."""
+    from smtp_desktop.outbox import OutboxError
+    from smtp_desktop.outbox.mailbox import Mailbox
+
+    text, note = message_text(outbox, message_id)
+    try:
+        document = Mailbox(outbox).show(message_id)
+    except (OSError, OutboxError):  # gone since: the text says so already
+        return SelectedMessage(message_id, text, note=note)
+    html = document["html"]
+    cut = 0
+    if html is not None and len(html) > HTML_SHOWN:
+        html, cut = html[:HTML_SHOWN], len(html) - HTML_SHOWN
+    return SelectedMessage(message_id, text, html, cut, document["links"][:LINKS_SHOWN],
+                           document["codes"], note)
+
+
+def message_text(outbox: Outbox, message_id: str) -> tuple[str, str | None]:
+    """Headers and readable body of one message, and a sentence for the status line when it
+    could not be shown as usual. A message the email package cannot decode is shown as stored;
+    an HTML-only message is shown as the text `outbox show` reads from it."""
+    from smtp_desktop.outbox import OutboxError
+
+    try:
+        message = outbox.get(message_id)
+        # Raw values, decoded but not parsed: parsing a To: of 20,000 addresses takes seconds.
+        headers = "\n".join(f"{name}: {_cut(_header_text(value), HEADER_SHOWN)}"
+                            for name, value in message.raw_items())
+        body = message.get_body(preferencelist=("plain", "html"))
+        text = body.get_content() if body is not None else ""
+        if body is not None and body.get_content_subtype() == "html":
+            from smtp_desktop.outbox.reading import html_to_text
+
+            text = html_to_text(text)
+        return f"{headers}\n\n{_cut(text, BODY_SHOWN)}", None
+    except (OSError, OutboxError) as exc:  # before LookupError: UnknownMessageError is one
+        return f"The message could not be read: {exc}", f"The message could not be read: {exc}"
+    except LookupError as exc:  # a character set Python does not know
+        reason = f"it uses a character set this computer does not know ({exc})"
+    except (OverflowError, ValueError) as exc:  # e.g. a Date beyond the years datetime holds
+        reason = f"a header cannot be read ({exc})"
+    try:
+        raw = outbox.raw(message_id)
+    except (OSError, OutboxError) as exc:
+        return f"The message could not be read: {exc}", f"The message could not be read: {exc}"
+    stored = raw.decode("utf-8", "replace").replace("\r\n", "\n")
+    return (f"[Shown as stored: {reason}.]\n\n{_cut(stored, BODY_SHOWN)}",
+            f"The message is shown as stored: {reason}.")
+
+
+def _header_text(value: str) -> str:
+    from smtp_desktop.outbox.store import decoded_header
+
+    return decoded_header(_cut(value, HEADER_SHOWN * 2))
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters: a text view takes seconds to lay out megabytes."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters: Save as .eml for all)"
