@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPalette, QTextDocument
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -31,22 +31,28 @@ if TYPE_CHECKING:
     from smtp_desktop.ui.outbox_reading import SelectedMessage
 
 REFUSED_KEPT = 100  # resource addresses remembered per message (what the mail asked for)
-PAPER, INK = QColor("#ffffff"), QColor("#1a1a1a")  # mail is designed for a light page
+# Mail is designed for a light page: it is shown on one in the dark theme too, with its colours.
+PAPER, INK, LINK, VISITED = QColor("#ffffff"), QColor("#1a1a1a"), QColor("#0645ad"), QColor("#6a1b9a")
 
 
 class _InertDocument(QTextDocument):
-    """A document that loads no resource. QTextDocument's own `loadResource` reads local files
-    (a relative or `file:` image, a style sheet) when its view returns nothing, so the view's
-    override alone would not do: this one never calls it."""
+    """A document that loads no resource. Qt reads local files in two places a view's override
+    does not reach: QTextDocument's own `loadResource` (a relative or `file:` image, a style
+    sheet) when the view returns nothing, and the image handler, which opens an image's path
+    itself when the document gives it no image. So this document never calls its base, and
+    answers every image with a blank one."""
 
     def __init__(self, parent: QTextBrowser) -> None:
         super().__init__(parent)
         self.refused: list[str] = []
+        self._blank = QImage(1, 1, QImage.Format.Format_ARGB32)
+        self._blank.fill(0)
 
     def loadResource(self, type_: int, name: QUrl) -> Any:
-        if len(self.refused) < REFUSED_KEPT:
-            self.refused.append(name.toString())
-        return None
+        address = name.toString()
+        if address not in self.refused and len(self.refused) < REFUSED_KEPT:
+            self.refused.append(address)
+        return self._blank if type_ == QTextDocument.ResourceType.ImageResource else None
 
 
 class InertHtmlView(QTextBrowser):
@@ -62,9 +68,11 @@ class InertHtmlView(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setSearchPaths([])
-        palette = self.palette()  # mail is written for a white page, in a dark theme too
-        palette.setColor(QPalette.ColorRole.Base, PAPER)
-        palette.setColor(QPalette.ColorRole.Text, INK)
+        palette = self.palette()
+        for role, colour in ((QPalette.ColorRole.Base, PAPER), (QPalette.ColorRole.Text, INK),
+                             (QPalette.ColorRole.Link, LINK),
+                             (QPalette.ColorRole.LinkVisited, VISITED)):
+            palette.setColor(role, colour)
         self.setPalette(palette)
         self.anchorClicked.connect(self._on_anchor_clicked)
 
