@@ -20,6 +20,10 @@ OBJECT_NAMES: tuple[str, ...] = (
     # outbox and history
     "sideTabs", "outboxView", "outboxMessageView", "outboxRefreshButton", "outboxDeleteButton",
     "outboxSaveButton", "outboxMoreButton", "historyView",
+    # the Outbox tab as a viewer, fault rehearsal and limits (issue 16)
+    "outboxMessageTabs", "outboxHtmlView", "outboxLinksView", "outboxCodesView",
+    "outboxCopyLinkButton", "outboxCopyCodeButton", "outboxFaultCombo", "outboxFaultNote",
+    "outboxLimitsButton",
     # OAuth2 sign-in (issue 14)
     "authMethodCombo", "oauthProviderCombo", "oauthClientIdEdit", "oauthTenantEdit",
     "oauthSignInButton", "oauthCancelButton", "oauthSignOutButton", "oauthAccountLabel",

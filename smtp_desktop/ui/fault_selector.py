@@ -40,7 +40,7 @@ class FaultSelector(QWidget):
         self.combo.setToolTip(
             "Rehearse a provider's failure: the local outbox (the default service's, and the "
             "demo's) answers Send test email the way that provider does. Not saved.")
-        label = QLabel("&Answer as:")
+        label = QLabel("Answer as:")
         label.setBuddy(self.combo)
         self.active_note = QLabel()
         self.active_note.setObjectName("outboxFaultNote")

@@ -113,7 +113,7 @@ class MessageViewer(QWidget):
         self.links_view = QListWidget()
         self.links_view.setObjectName("outboxLinksView")
         self.links_view.setAccessibleName("Links in the selected message")
-        self.copy_link_button = QPushButton("Copy &link")
+        self.copy_link_button = QPushButton("Copy link")
         self.copy_link_button.setObjectName("outboxCopyLinkButton")
         self.copy_link_button.setToolTip("Copy the selected link (or the first) to the clipboard")
         self.codes_label = QLabel("Codes:")
@@ -126,7 +126,7 @@ class MessageViewer(QWidget):
         self.codes_view.setToolTip("Runs of 4 to 8 digits that read as a code (as `outbox show` "
                                    "finds them); dates, prices and phone numbers are left out")
         self.codes_label.setBuddy(self.codes_view)
-        self.copy_code_button = QPushButton("Copy &code")
+        self.copy_code_button = QPushButton("Copy code")
         self.copy_code_button.setObjectName("outboxCopyCodeButton")
         self.copy_code_button.setToolTip("Copy the selected code (or the first) to the clipboard")
         row_height = self.codes_view.fontMetrics().height() + 10
@@ -147,9 +147,9 @@ class MessageViewer(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("outboxMessageTabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.message_view, "&Text")
-        self.tabs.addTab(self.html_view, "HT&ML")
-        self.tabs.addTab(links_page, "Lin&ks")
+        self.tabs.addTab(self.message_view, "Text")
+        self.tabs.addTab(self.html_view, "HTML")
+        self.tabs.addTab(links_page, "Links")
         self._links_tab = self.tabs.indexOf(links_page)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -176,7 +176,7 @@ class MessageViewer(QWidget):
             self.html_view.show_html(message.html + note)
         self._fill(self.links_view, message.links)
         self._fill(self.codes_view, message.codes)
-        self.tabs.setTabText(self._links_tab, f"Lin&ks ({len(message.links)})")
+        self.tabs.setTabText(self._links_tab, f"Links ({len(message.links)})")
         self.codes_label.setText(f"Codes ({len(message.codes)}):" if message.codes
                                  else "Codes: none found")
         self._update_buttons()
@@ -190,7 +190,7 @@ class MessageViewer(QWidget):
         self.html_view.show_html("")
         self.links_view.clear()
         self.codes_view.clear()
-        self.tabs.setTabText(self._links_tab, "Lin&ks")
+        self.tabs.setTabText(self._links_tab, "Links")
         self.codes_label.setText("Codes:")
         self._update_buttons()
 

@@ -82,7 +82,7 @@ class OutboxPanel(QWidget):
         self.viewer = MessageViewer()
         self.message_view = self.viewer.message_view
         self.faults = FaultSelector()
-        self.limits_button = QPushButton("&Limits…")
+        self.limits_button = QPushButton("Limits…")
         self.limits_button.setObjectName("outboxLimitsButton")
         self.limits_button.setToolTip("What the local outbox accepts (outbox.json)")
         self.limits_button.setEnabled(config_dir is not None)
