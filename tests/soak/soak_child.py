@@ -43,17 +43,20 @@ from support.smtp_servers import start_smtp_server
 from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.config.secrets import SecretStore
 from smtp_desktop.config.service import ConfigService
+from smtp_desktop.outbox import Outbox
 from smtp_desktop.ui.main_window import SettingsWindow
+from smtp_desktop.ui.outbox_panel import OutboxPanel
 
 LINE_EDITS = ("hostEdit", "usernameEdit", "passwordEdit", "testRecipientEdit", "testSenderEdit")
 BUTTONS = ("smtpEnabledToggle", "serviceTestsigmaRadio", "serviceOwnRadio", "addKeyButton",
            "removeKeyButton", "saveButton", "revertButton", "showPasswordButton",
            "transcriptToggle", "presetOfferButton", "consistencyFixButton", "copyTranscriptButton",
-           "outboxRefreshButton")
+           "outboxRefreshButton", "outboxCopyCodeButton", "outboxCopyLinkButton")
 TYPED = "abcdefghijklmnopqrstuvwxyz0123456789.@-_ "
 SPECIAL_KEYS = (Qt.Key.Key_Backspace, Qt.Key.Key_Delete, Qt.Key.Key_Left, Qt.Key.Key_Right,
                 Qt.Key.Key_Home, Qt.Key.Key_End)
 CHECK_TIMEOUT_MS = 20_000
+MAILS = Path(__file__).parents[1] / "data" / "mails"
 
 
 class Walk:
@@ -110,10 +113,26 @@ class Walk:
             tabs = self.find(QTabWidget, "sideTabs")
             self.click(tabs.tabBar())
             tabs.setCurrentIndex(self.rng.randrange(tabs.count()))
-        elif roll < 0.77:
+        elif roll < 0.75:
+            self.read_outbox()
+        elif roll < 0.79:
             self.check()
         else:
             self.click(self.find(QAbstractButton, self.rng.choice(BUTTONS)))
+
+    def read_outbox(self) -> None:
+        """On the Outbox tab: select a message, turn to a view of it, pick how the outbox answers."""
+        self.find(QTabWidget, "sideTabs").setCurrentIndex(1)
+        view = self.find(QTableView, "outboxView")
+        if view.model().rowCount():
+            view.selectRow(self.rng.randrange(view.model().rowCount()))
+        tabs = self.find(QTabWidget, "outboxMessageTabs")
+        tabs.setCurrentIndex(self.rng.randrange(tabs.count()))
+        combo = self.find(QComboBox, "outboxFaultCombo")
+        if combo.isEnabled():
+            combo.setCurrentIndex(self.rng.randrange(combo.count()))
+        self.clicks += 1
+        self.settle()
 
     def check(self) -> None:
         """Send or probe against the local server; sometimes cancel it halfway."""
@@ -153,14 +172,19 @@ def main() -> int:
     server = start_smtp_server("none", auth=False)
     app = QApplication([])
     with tempfile.TemporaryDirectory() as root:
-        config = ConfigService(AppPaths(Path(root) / "c", Path(root) / "d"),
-                               SecretStore(MemoryKeyring()))
+        paths = AppPaths(Path(root) / "c", Path(root) / "d")
+        config = ConfigService(paths, SecretStore(MemoryKeyring()))
+        outbox = Outbox(paths.outbox_folder)  # mail to read on the Outbox tab: the QA corpus
+        for mail in sorted(MAILS.glob("*.eml")):
+            outbox.add(mail.read_bytes(), "soak@example.test", ["soak@example.test"])
         window = SettingsWindow(config)
         window.show()
         deadline = QDeadlineTimer(30_000)
         while not window.keyring_ready and not deadline.hasExpired():
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
         walk = Walk(window, server, random.Random(seed))
+        shown = []  # messages the Outbox tab showed (text, HTML, links and codes)
+        window.findChild(OutboxPanel).message_loaded.connect(shown.append)
         none_before = sys.getrefcount(None)
         while walk.keystrokes < keystrokes or walk.clicks < clicks:
             walk.step()
@@ -171,7 +195,8 @@ def main() -> int:
     server.stop()
     result_file.write_text(json.dumps({
         "keystrokes": walk.keystrokes, "clicks": walk.clicks, "checks": walk.checks,
-        "cancelled": walk.cancelled, "none_before": none_before, "none_after": none_after}))
+        "cancelled": walk.cancelled, "messages_shown": len(shown), "none_before": none_before,
+        "none_after": none_after}))
     return 0
 
 

@@ -32,6 +32,7 @@ def test_a_long_random_session_ends_normally_and_keeps_none_alive(seed, tmp_path
     result = json.loads(result_file.read_text())
     assert result["keystrokes"] >= KEYSTROKES and result["clicks"] >= CLICKS
     assert result["checks"] > 0 and result["cancelled"] > 0  # the walk reached the network too
+    assert result["messages_shown"] > 10  # and read mail on the Outbox tab, HTML included
     if sys.version_info < (3, 12):  # None is immortal from 3.12 on: its count means nothing
         lost = result["none_before"] - result["none_after"]
         assert lost <= NONE_REFERENCES_LOST_AT_MOST, f"{lost} references to None lost"
