@@ -106,6 +106,16 @@ def test_size_is_announced_and_a_bigger_message_gets_552_after_the_final_dot(ser
         p.stat().st_size == 0 for p in (outbox.folder / "tmp").iterdir())  # only blanks made ahead
 
 
+def test_a_size_declared_in_mail_from_above_the_limit_gets_552_5_3_4_at_once(serve, outbox):
+    server = serve(max_message_size=2048)
+    with client(server) as smtp:
+        smtp.ehlo()
+        code, text = smtp.mail("sender@example.test", ["SIZE=2049"])
+        assert (code, text.split()[0]) == (552, b"5.3.4")
+        assert b"2048 bytes" in text
+        assert smtp.mail("sender@example.test", ["SIZE=2048"])[0] == 250
+
+
 def test_a_line_longer_than_the_limit_gets_500_and_the_connection_is_kept(serve, outbox):
     server = serve(max_line_length=1000)
     with client(server) as smtp:

@@ -49,6 +49,8 @@ MAX_AUTH_FAILURES = 3
 INDEX_FLUSH_DELAY = 0.05  # seconds: stored messages reach the index in batches
 
 REPLY_TOO_BIG = "552 5.3.4 Message too big for the local outbox (limit {} bytes)"
+# aiosmtpd's own answer to MAIL FROM with SIZE= above the limit, which has no enhanced code.
+_AIOSMTPD_TOO_BIG = "552 Error: message size exceeds"
 REPLY_LINE_TOO_LONG = "500 5.5.2 Line too long for the local outbox (limit {} bytes)"
 REPLY_TOO_MANY_RECIPIENTS = "452 4.5.3 Error: too many recipients"
 REPLY_TOO_MANY_CONNECTIONS = "421 4.7.0 {} Error: too many connections"
@@ -344,6 +346,8 @@ def _smtp_class() -> type:
                 return self._push_in_auth(status)
             if self._close_after_reply:
                 return self._push_and_close(status)
+            if status[:3] == "552" and status.startswith(_AIOSMTPD_TOO_BIG):  # SIZE= in MAIL
+                status = REPLY_TOO_BIG.format(self._context.limits.max_message_size)
             return SMTP.push(self, status)
 
         async def _push_and_close(self, status: Any) -> None:
