@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -86,7 +86,18 @@ def size_unit_for(value: int) -> int:
     return max(factor for _, factor in SIZE_UNITS if value % factor == 0)
 
 
-class LimitField(QWidget):
+class Number(QDoubleSpinBox):
+    """A QDoubleSpinBox that shows whole values without decimals ("32 MiB", not "32.00 MiB")."""
+
+    def textFromValue(self, value: float) -> str:
+        text = super().textFromValue(value)
+        point = self.locale().decimalPoint()
+        if point in text:
+            text = text.rstrip("0").rstrip(point)
+        return text
+
+
+class LimitField(QObject):
     """One limit's editor: a spin box (plus a unit box for sizes) holding an exact value.
 
     The value is kept as loaded (exactly, in bytes or seconds) until the person edits the spin
@@ -95,21 +106,18 @@ class LimitField(QWidget):
 
     edited = Signal()
 
-    def __init__(self, limit: Limit, parent: QWidget | None = None) -> None:
+    def __init__(self, limit: Limit, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.limit = limit
         self._value: int | float = limit.default
         self._factor = 1
         self.spin: QSpinBox | QDoubleSpinBox
-        layout = QGridLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
         self.unit: QComboBox | None = None
         if limit.kind == "count":
             self.spin = QSpinBox()
             self.spin.setRange(int(limit.minimum), int(limit.maximum))
-            self.spin.setGroupSeparatorShown(True)
         else:
-            self.spin = QDoubleSpinBox()
+            self.spin = Number()
             if limit.kind == "seconds":
                 self.spin.setDecimals(SECONDS_DECIMALS)
                 self.spin.setRange(limit.minimum, limit.maximum)
@@ -120,17 +128,18 @@ class LimitField(QWidget):
                 for unit, factor in SIZE_UNITS:
                     self.unit.addItem(unit, factor)
                 self.unit.currentIndexChanged.connect(self._on_unit_changed)
-                self.spin.setGroupSeparatorShown(True)
         self.spin.setObjectName(object_name(limit))
         self.spin.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
-        self.spin.setMinimumWidth(140)
-        layout.addWidget(self.spin, 0, 0)
-        if self.unit is not None:
-            layout.addWidget(self.unit, 0, 1)
-        layout.setColumnStretch(0, 1)
+        self.spin.setMinimumWidth(120)
         self.spin.valueChanged.connect(self._on_spin_value_changed)
         self.set_value(limit.default)
+
+    def setEnabled(self, enabled: bool) -> None:
+        """Enable or disable the spin box and its unit box."""
+        self.spin.setEnabled(enabled)
+        if self.unit is not None:
+            self.unit.setEnabled(enabled)
 
     def value(self) -> int | float:
         """The limit as outbox.json holds it: whole bytes or counts, seconds."""
@@ -217,8 +226,10 @@ class OutboxLimitsDialog(QDialog):
             default = QLabel(f"default {_show(limit, limit.default)}")
             default.setEnabled(False)  # greyed: a hint, not a value
             rows.addWidget(label, row, 0)
-            rows.addWidget(field, row, 1)
-            rows.addWidget(default, row, 2)
+            rows.addWidget(field.spin, row, 1)
+            if field.unit is not None:
+                rows.addWidget(field.unit, row, 2)
+            rows.addWidget(default, row, 3)
             self.fields[limit.name] = field
 
         self._error = QLabel()
@@ -252,6 +263,7 @@ class OutboxLimitsDialog(QDialog):
         layout.addWidget(intro)
         layout.addSpacing(6)
         layout.addLayout(rows)
+        layout.addSpacing(6)
         layout.addWidget(self._error)
         layout.addWidget(self._note)
         layout.addStretch(1)
