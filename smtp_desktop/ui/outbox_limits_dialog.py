@@ -308,6 +308,13 @@ class OutboxLimitsDialog(QDialog):
         text = "\n\n".join(self._problems())
         self._error.setText(text)
         self._error.setVisible(bool(text))
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        """Grow (never shrink) when problems appear, rather than squeezing the rows."""
+        hint = self.sizeHint()
+        if self.width() < hint.width() or self.height() < hint.height():
+            self.resize(max(self.width(), hint.width()), max(self.height(), hint.height()))
 
     @staticmethod
     def _start(worker: Worker, succeeded: Callable[[object], None],

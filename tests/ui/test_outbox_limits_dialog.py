@@ -62,6 +62,12 @@ def error_text(dialog: QWidget) -> str:
     return dialog.findChild(QLabel, "outboxLimitsError").text()
 
 
+def all_rows_at_full_height(dialog: QWidget) -> None:
+    for limit in LIMITS:
+        field = spin(dialog, limit.name)
+        assert field.height() >= field.sizeHint().height(), limit.name
+
+
 def write(config_dir: Path, text: str) -> bytes:
     config_dir.mkdir(parents=True, exist_ok=True)
     (config_dir / CONFIG_FILE).write_text(text, encoding="utf-8")
@@ -171,6 +177,8 @@ def test_an_invalid_file_shows_every_problem_and_the_defaults_and_is_kept(
     assert all(problem in shown for problem in expected), shown
     assert "defaults" in shown
     assert dialog.findChild(QLabel, "outboxLimitsError").isVisible()
+    # The dialog grew for the problems rather than squeezing the rows.
+    qtbot.waitUntil(lambda: all_rows_at_full_height(dialog))
     assert dialog.limits() == OutboxLimits()
     spin(dialog, "max_recipients").setValue(9)  # editing alone writes nothing
     assert (config_dir / CONFIG_FILE).read_bytes() == before
