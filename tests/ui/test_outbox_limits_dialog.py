@@ -341,3 +341,38 @@ def test_restore_defaults_fills_the_defaults_and_writes_only_on_save(qtbot, open
     assert (config_dir / CONFIG_FILE).read_bytes() == before
     assert save(qtbot, dialog) == OutboxLimits()
     assert load_limits(config_dir) == OutboxLimits()
+
+
+def test_escape_while_saving_waits_for_the_save(qtbot, open_dialog, config_dir, monkeypatch):
+    release = threading.Event()
+    writing = threading.Event()
+
+    def slow_save(folder: Path, limits: OutboxLimits) -> Path:
+        writing.set()
+        assert release.wait(WAIT / 1000)
+        return save_limits(folder, limits)
+
+    monkeypatch.setattr(outbox_limits_dialog, "save_limits", slow_save)
+    dialog = open_dialog(config_dir)
+    spin(dialog, "max_recipients").setValue(8)
+    try:
+        button(dialog, "outboxLimitsSaveButton").click()
+        qtbot.waitUntil(writing.is_set, timeout=WAIT)
+        assert not button(dialog, "outboxLimitsCancelButton").isEnabled()
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+        assert dialog.isVisible()
+    finally:
+        with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+            release.set()
+    assert dialog.result() == dialog.DialogCode.Accepted
+    assert load_limits(config_dir).max_recipients == 8
+
+
+def test_closing_the_dialog_while_it_reads_is_harmless(qtbot, config_dir):
+    from smtp_desktop.ui.worker import running_workers
+
+    dialog = OutboxLimitsDialog(config_dir)
+    dialog.show()
+    dialog.reject()
+    dialog.deleteLater()
+    qtbot.waitUntil(lambda: running_workers() == 0, timeout=WAIT)
