@@ -279,7 +279,7 @@ class OutboxLimitsDialog(QDialog):
         """The limits the fields show (what Save would write)."""
         return OutboxLimits(**{name: field.value() for name, field in self.fields.items()})
 
-    def is_loading(self) -> bool:
+    def is_busy(self) -> bool:
         """Whether outbox.json is still being read or written (the fields are disabled)."""
         return self._busy
 

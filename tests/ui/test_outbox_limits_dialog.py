@@ -43,7 +43,7 @@ def open_dialog(qtbot):
         qtbot.addWidget(dialog)
         dialog.show()
         if wait:
-            qtbot.waitUntil(lambda: not dialog.is_loading(), timeout=WAIT)
+            qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=WAIT)
         return dialog
     return open_
 
@@ -133,7 +133,7 @@ def test_it_fits_a_1024_by_768_screen_and_says_when_limits_take_effect(open_dial
 def test_a_missing_file_shows_the_defaults_once_the_worker_read_it(qtbot, open_dialog, config_dir):
     dialog = open_dialog(config_dir, wait=False)
     # Nothing is read on the GUI thread: until the worker's answer arrives the fields are off.
-    assert dialog.is_loading()
+    assert dialog.is_busy()
     assert not spin(dialog, "max_recipients").isEnabled()
     assert not button(dialog, "outboxLimitsSaveButton").isEnabled()
     qtbot.waitUntil(lambda: spin(dialog, "max_recipients").isEnabled(), timeout=WAIT)
@@ -205,7 +205,7 @@ def test_the_gui_thread_answers_while_the_file_is_read(qtbot, open_dialog, confi
         timer.setSingleShot(True)
         with qtbot.waitSignal(timer.timeout, timeout=WAIT):
             timer.start(0)
-        assert dialog.is_loading() and not spin(dialog, "max_recipients").isEnabled()
+        assert dialog.is_busy() and not spin(dialog, "max_recipients").isEnabled()
     finally:
         release.set()
     qtbot.waitUntil(lambda: spin(dialog, "max_recipients").isEnabled(), timeout=WAIT)
@@ -297,7 +297,7 @@ def test_a_failed_save_keeps_the_dialog_open_with_the_reason_and_the_values(
     spin(dialog, "max_recipients").setValue(11)
     with qtbot.assertNotEmitted(dialog.saved):
         button(dialog, "outboxLimitsSaveButton").click()
-        qtbot.waitUntil(lambda: not dialog.is_loading(), timeout=WAIT)
+        qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=WAIT)
     assert "Not saved" in error_text(dialog) and str(config_dir) in error_text(dialog)
     assert dialog.isVisible()
     assert dialog.limits().max_recipients == 11
@@ -376,3 +376,21 @@ def test_closing_the_dialog_while_it_reads_is_harmless(qtbot, config_dir):
     dialog.reject()
     dialog.deleteLater()
     qtbot.waitUntil(lambda: running_workers() == 0, timeout=WAIT)
+
+
+def test_tab_goes_through_the_rows_in_order(open_dialog, config_dir):
+    dialog = open_dialog(config_dir)
+    expected = []
+    for limit in LIMITS:
+        field = spin(dialog, limit.name)
+        expected.append(field)
+        unit = dialog.findChild(QComboBox, object_name(limit) + "Unit")
+        if unit is not None:
+            expected.append(unit)
+    chain, widget = [], expected[0]
+    while len(chain) < len(expected):
+        inner = isinstance(widget.parent(), QAbstractSpinBox)  # the spin box's own line edit
+        if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.isVisible() and not inner:
+            chain.append(widget)
+        widget = widget.nextInFocusChain()
+    assert chain == expected
