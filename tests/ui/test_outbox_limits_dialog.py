@@ -119,9 +119,13 @@ def test_the_bounds_are_the_tables(open_dialog, config_dir):
 
 
 def test_it_fits_a_1024_by_768_screen_and_says_when_limits_take_effect(open_dialog, config_dir):
+    # The worst case: every field of the file is wrong, and one is unknown.
+    write(config_dir, json.dumps({"version": 1, "max_conections": 1,
+                                  **{limit.name: -1 for limit in LIMITS}}))
     dialog = open_dialog(config_dir)
+    assert all(limit.name in error_text(dialog) for limit in LIMITS)
     hint = dialog.sizeHint()
-    assert hint.width() <= 1000 and hint.height() <= 700
+    assert hint.width() <= 1000 and hint.height() <= 700, hint
     note = dialog.findChild(QLabel, "outboxLimitsNote").text()
     assert "each test send" in note and "outbox serve" in note and "flags win" in note
     assert "demo" in note
