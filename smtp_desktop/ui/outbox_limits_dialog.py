@@ -135,7 +135,7 @@ class LimitField(QObject):
         self.spin.valueChanged.connect(self._on_spin_value_changed)
         self.set_value(limit.default)
 
-    def setEnabled(self, enabled: bool) -> None:
+    def set_enabled(self, enabled: bool) -> None:
         """Enable or disable the spin box and its unit box."""
         self.spin.setEnabled(enabled)
         if self.unit is not None:
@@ -299,7 +299,7 @@ class OutboxLimitsDialog(QDialog):
 
     def _update_state(self) -> None:
         for field in self.fields.values():
-            field.setEnabled(not self._busy)
+            field.set_enabled(not self._busy)
         self._defaults.setEnabled(not self._busy)
         self._cancel.setEnabled(not self._saving)
         consistent = not consistency_problems(self.limits())
