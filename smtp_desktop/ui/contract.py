@@ -28,3 +28,14 @@ OBJECT_NAMES: tuple[str, ...] = (
     "authMethodCombo", "oauthProviderCombo", "oauthClientIdEdit", "oauthTenantEdit",
     "oauthSignInButton", "oauthCancelButton", "oauthSignOutButton", "oauthAccountLabel",
 )
+
+# Dialogs the window opens: their objectNames exist while the dialog does, not in the window.
+DIALOG_OBJECT_NAMES: tuple[str, ...] = (
+    # outbox limits dialog (issue 16); one spin box per limit of outbox.json, sizes with a unit box
+    "outboxLimitsDialog", "outboxLimitsError", "outboxLimitsNote", "outboxLimitsSaveButton",
+    "outboxLimitsCancelButton", "outboxLimitsDefaultsButton",
+    "outboxLimitMaxMessageSize", "outboxLimitMaxMessageSizeUnit", "outboxLimitMaxLineLength",
+    "outboxLimitMaxLineLengthUnit", "outboxLimitMaxRecipients", "outboxLimitMaxConnections",
+    "outboxLimitMaxConnectionsPerClient", "outboxLimitIdleTimeout", "outboxLimitMaxMessages",
+    "outboxLimitMaxBytes", "outboxLimitMaxBytesUnit",
+)

@@ -121,3 +121,28 @@ def test_the_demo_outbox_takes_the_rules_and_drops_them(qtbot):
         window.close()
     finally:
         session.close()
+
+
+def test_limits_saved_from_the_outbox_tab_bind_the_next_send(default_service_window, qtbot,
+                                                             app_paths):
+    from PySide6.QtWidgets import QComboBox as Combo
+    from PySide6.QtWidgets import QDialog, QDoubleSpinBox
+
+    window = default_service_window
+    window.show_tab("outbox")
+    qtbot.mouseClick(child(window, QPushButton, "outboxLimitsButton"), Qt.MouseButton.LeftButton)
+    dialog = child(window, QDialog, "outboxLimitsDialog")
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=GENEROUS_MS)  # read by a worker
+    unit = child(dialog, Combo, "outboxLimitMaxMessageSizeUnit")
+    unit.setCurrentIndex(unit.findText("KiB"))
+    child(dialog, QDoubleSpinBox, "outboxLimitMaxMessageSize").setValue(1)
+    with qtbot.waitSignal(dialog.saved, timeout=GENEROUS_MS):
+        qtbot.mouseClick(child(dialog, QPushButton, "outboxLimitsSaveButton"),
+                         Qt.MouseButton.LeftButton)
+    assert json.loads((app_paths.config_dir / "outbox.json").read_text())[
+        "max_message_size"] == 1024
+    assert "outbox.json" in child(window, QLabel, "statusLabel").text()
+
+    outcome = send(qtbot, window)
+
+    assert "SIZE 1024" in "\n".join(outcome.transcript)  # the embedded outbox read the file
