@@ -12,39 +12,13 @@ import urllib.error
 import urllib.request
 
 import pytest
+from support.cli_harness import outbox_cli
 
-from smtp_desktop.cli import outbox as cli_outbox
-from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.outbox.api import API_ENV, TOKEN_ENV
-from tests.test_cli_outbox import WAIT, ServeThread, build_parser
 
+WAIT = 30  # seconds, as in test_cli_outbox.py (which this file imported it from)
 
-@pytest.fixture
-def paths(tmp_path) -> AppPaths:
-    return AppPaths(tmp_path / "config", tmp_path / "data")
-
-
-@pytest.fixture
-def cli(paths, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = cli_outbox.run(build_parser().parse_args(argv), paths)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return run
-
-
-@pytest.fixture
-def serve(paths):
-    started: list[ServeThread] = []
-
-    def start(*argv: str) -> ServeThread:
-        started.append(ServeThread(paths, *argv))
-        return started[-1]
-
-    yield start
-    for serving in started:
-        if serving.thread.is_alive():
-            serving.stop()
+cli = pytest.fixture(outbox_cli, name="cli")
 
 
 @pytest.fixture(autouse=True)
