@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
 
-import keyring
 import pytest
-from support.memory_keyring import MemoryKeyring
-
-from smtp_desktop.app import main
 
 PASSWORD = "s3cret pass phrase"
 SETTINGS = {
@@ -20,27 +15,6 @@ SETTINGS = {
     "own": {"host": "smtp.gmail.com", "port": 587, "username": "me@gmail.com",
             "keys": {"mail.smtp.auth": True, "mail.smtp.starttls.enable": "true"}},
 }
-
-
-@pytest.fixture
-def ring(monkeypatch) -> MemoryKeyring:
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    return backend
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    config_dir = tmp_path / "config"
-
-    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = main(["--config-dir", str(config_dir), "--data-dir", str(tmp_path / "data"), *args])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    run.config_dir = config_dir
-    return run
 
 
 def write(path, document) -> str:
