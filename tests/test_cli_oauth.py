@@ -8,18 +8,7 @@ import json
 import threading
 
 import keyring
-import pytest
-from support.oauth_server import CLIENT_ID, follow, start_authorization_server
-
-USER = "me@example.test"
-
-
-@pytest.fixture
-def authz():
-    server, httpd = start_authorization_server(USER)
-    yield server
-    httpd.shutdown()
-    httpd.server_close()
+from support.oauth_server import CLIENT_ID, USER, follow
 
 
 def _settings_file(authz, auth: str = "oauth2", provider: str = "custom") -> dict:
