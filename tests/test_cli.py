@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
+from support.cli_harness import run_module
 
 PASSWORD = "s3cret pass phrase"
 SETTINGS = {
@@ -179,11 +179,6 @@ def test_usage_errors_exit_2(cli):
     assert caught.value.code == 2
 
 
-def run_module(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "smtp_desktop", *args], capture_output=True,
-                          text=True, timeout=120, env=env)
-
-
 def test_version_and_module_entry_point():
     result = run_module("--version")
     assert result.returncode == 0
@@ -257,8 +252,7 @@ def test_import_repairs_a_damaged_settings_file_on_the_first_try(cli, tmp_path):
 
 
 def test_usage_error_json_on_stdout(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "smtp_desktop", "--config-dir", str(tmp_path),
-                             "send-test", "--json"], capture_output=True, text=True, timeout=120)
+    result = run_module("--config-dir", str(tmp_path), "send-test", "--json")
     assert result.returncode == 2
     document = json.loads(result.stdout)
     assert document["ok"] is False and "--to" in document["message"]

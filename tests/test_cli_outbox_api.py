@@ -6,13 +6,11 @@ import json
 import os
 import smtplib
 import socket
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
 import pytest
-from support.cli_harness import outbox_cli
+from support.cli_harness import outbox_cli, run_module
 
 from smtp_desktop.outbox.api import API_ENV, TOKEN_ENV
 
@@ -145,9 +143,8 @@ def test_no_api_reachable_is_exit_4_with_one_json_value(cli):
 
 
 def test_fault_set_needs_a_rule_and_is_in_help():
-    result = subprocess.run([sys.executable, "-m", "smtp_desktop", "outbox", "fault", "--help"],
-                            capture_output=True, text=True, timeout=WAIT,
-                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    result = run_module("outbox", "fault", "--help", timeout=WAIT,
+                        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0
     assert "list" in result.stdout and "set" in result.stdout and "clear" in result.stdout
 

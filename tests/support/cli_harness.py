@@ -7,6 +7,7 @@ A pytest plugin (listed in tests/conftest.py) with the fixtures every CLI test s
   byte stream behind a `TextIOWrapper` instead, as a terminal or a pipe gives.
 - `ring`: an in-memory keyring installed for the test (conftest restores the previous one).
 - `paths`: the test's `AppPaths` (the same object as `app_paths`).
+- `run_module(*args)`: `python -m smtp_desktop ARGS` as a child process, run to the end.
 - `serve`: `outbox serve` in a thread through `cli.outbox.run()`; `serve_process`: the same
   command as its own `python -m smtp_desktop` process. Both are stopped after the test.
 
@@ -39,6 +40,16 @@ LISTENING = re.compile(r"^Local outbox listening on 127\.0\.0\.1:(\d+), storing 
 ENTRY = ["-m", "smtp_desktop"]  # the real entry point, as `python -m smtp_desktop`
 
 Result = tuple[int, str, str]
+
+
+# ---------------------------------------------------------------- smtp-desktop as a child process
+
+
+def run_module(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m smtp_desktop ARGS` to the end; stdout and stderr captured as text."""
+    return subprocess.run([sys.executable, *ENTRY, *args], input=stdin, capture_output=True,
+                          text=True, timeout=timeout, env=env)
 
 
 # ---------------------------------------------------------------- smtp-desktop in this process
