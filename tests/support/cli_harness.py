@@ -37,7 +37,7 @@ from support.memory_keyring import MemoryKeyring
 
 WAIT = 60  # seconds: generous deadlines for a busy shared machine; the happy path never waits long
 LISTENING = re.compile(r"^Local outbox listening on 127\.0\.0\.1:(\d+), storing mail in (.+)$")
-ENTRY = ["-m", "smtp_desktop"]  # the real entry point, as `python -m smtp_desktop`
+MODULE = ["-m", "smtp_desktop"]  # the real entry point, as `python -m smtp_desktop`
 
 Result = tuple[int, str, str]
 
@@ -48,7 +48,7 @@ Result = tuple[int, str, str]
 def run_module(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
                timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`python -m smtp_desktop ARGS` to the end; stdout and stderr captured as text."""
-    return subprocess.run([sys.executable, *ENTRY, *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, *MODULE, *args], input=stdin, capture_output=True,
                           text=True, timeout=timeout, env=env)
 
 
@@ -198,7 +198,7 @@ class ServeProcess:
 
     def __init__(self, data_dir: Path, *argv: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, *ENTRY, "--data-dir", str(data_dir), "outbox", "serve",
+            [sys.executable, *MODULE, "--data-dir", str(data_dir), "outbox", "serve",
              "--port", "0", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
