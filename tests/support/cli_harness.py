@@ -1,18 +1,19 @@
 """The command-line test harness: `smtp-desktop` run in this process or as a child process.
 
-A pytest plugin (listed in tests/conftest.py) with the fixtures every CLI test shares:
+A pytest plugin (listed in tests/conftest.py). Its fixtures:
 - `cli`: `smtp_desktop.app.main` in this process with a private config and data folder;
   `cli(*args, stdin=..., on_stderr_line=...)` returns `(exit code, stdout, stderr)`. Standard
   input is a `StringIO` (no `.buffer`); a module that overrides `binary_stdin` to True gets a
   byte stream behind a `TextIOWrapper` instead, as a terminal or a pipe gives.
 - `ring`: an in-memory keyring installed for the test (conftest restores the previous one).
 - `paths`: the test's `AppPaths` (the same object as `app_paths`).
-- `run_module(*args)`: `python -m smtp_desktop ARGS` as a child process, run to the end.
-- `serve`: `outbox serve` in a thread through `cli.outbox.run()`; `serve_process`: the same
-  command as its own `python -m smtp_desktop` process. Both are stopped after the test.
+- `serve`: `outbox serve` in a thread through `cli.outbox.run()` (`ServeThread`);
+  `serve_process`: the same command as its own process (`ServeProcess`). Stopped after the test.
 
-`outbox_cli` runs the `outbox` and `history` subcommands through `cli.outbox.run()` alone; a
-module binds it as its `cli` with `cli = pytest.fixture(outbox_cli, name="cli")`.
+Its helpers: `run_module(*args)` runs `python -m smtp_desktop ARGS` to the end; `outbox_cli`
+runs the `outbox` and `history` subcommands through `cli.outbox.run()` alone, and a module binds
+it as its `cli` with `cli = pytest.fixture(outbox_cli, name="cli")`; `Serving` is a ServeThread
+already listening on a free port; `LISTENING` matches the line `outbox serve` prints first.
 """
 
 from __future__ import annotations
