@@ -15,7 +15,8 @@ from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.config.secrets import SecretStore
 from smtp_desktop.config.service import ConfigService
 
-pytest_plugins = ["support.smtp_fixtures", "support.secret_service", "support.netns"]
+pytest_plugins = ["support.smtp_fixtures", "support.secret_service", "support.netns",
+                  "support.cli_harness", "support.oauth_server"]
 
 
 @pytest.fixture(autouse=True)

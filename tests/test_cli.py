@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import subprocess
 import sys
 
-import keyring
 import pytest
-from support.memory_keyring import MemoryKeyring
-
-from smtp_desktop.app import main
+from support.cli_harness import run_module
 
 PASSWORD = "s3cret pass phrase"
 SETTINGS = {
@@ -20,27 +15,6 @@ SETTINGS = {
     "own": {"host": "smtp.gmail.com", "port": 587, "username": "me@gmail.com",
             "keys": {"mail.smtp.auth": True, "mail.smtp.starttls.enable": "true"}},
 }
-
-
-@pytest.fixture
-def ring(monkeypatch) -> MemoryKeyring:
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    return backend
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    config_dir = tmp_path / "config"
-
-    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = main(["--config-dir", str(config_dir), "--data-dir", str(tmp_path / "data"), *args])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    run.config_dir = config_dir
-    return run
 
 
 def write(path, document) -> str:
@@ -205,11 +179,6 @@ def test_usage_errors_exit_2(cli):
     assert caught.value.code == 2
 
 
-def run_module(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "smtp_desktop", *args], capture_output=True,
-                          text=True, timeout=120, env=env)
-
-
 def test_version_and_module_entry_point():
     result = run_module("--version")
     assert result.returncode == 0
@@ -283,8 +252,7 @@ def test_import_repairs_a_damaged_settings_file_on_the_first_try(cli, tmp_path):
 
 
 def test_usage_error_json_on_stdout(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "smtp_desktop", "--config-dir", str(tmp_path),
-                             "send-test", "--json"], capture_output=True, text=True, timeout=120)
+    result = run_module("--config-dir", str(tmp_path), "send-test", "--json")
     assert result.returncode == 2
     document = json.loads(result.stdout)
     assert document["ok"] is False and "--to" in document["message"]

@@ -5,13 +5,10 @@ Each test here failed on the code before the fix it names.
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 
-import keyring
 import pytest
-from support.memory_keyring import MemoryKeyring
 from support.settings_documents import as_version_2
 
 from smtp_desktop.app import main
@@ -27,27 +24,9 @@ DEFAULT_SERVICE = {"version": 1, "host": "mail.vendor.example", "port": 587, "us
 
 
 @pytest.fixture
-def ring() -> MemoryKeyring:
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    return backend
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    """Run the CLI in this process; stdin is text, or bytes for a binary standard input."""
-    config_dir = tmp_path / "config"
-
-    def run(*args: str, stdin: str | bytes = "") -> tuple[int, str, str]:
-        raw = stdin if isinstance(stdin, bytes) else stdin.encode("utf-8")
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
-        code = main(["--config-dir", str(config_dir), "--data-dir", str(tmp_path / "data"), *args])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    run.config_dir = config_dir
-    run.data_dir = tmp_path / "data"
-    return run
+def binary_stdin() -> bool:
+    """The shared `cli` fixture reads standard input as bytes here (stdin may be str or bytes)."""
+    return True
 
 
 def write(path, document) -> str:

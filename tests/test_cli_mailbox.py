@@ -7,7 +7,6 @@ child says it is waiting (its watcher armed), so they prove the wait is woken by
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import shutil
@@ -19,10 +18,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from support.cli_harness import build_parser, outbox_cli
 from support.entry import Child
 
-from smtp_desktop.cli import outbox as cli_outbox
-from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.outbox import Outbox, OutboxServer
 from smtp_desktop.outbox.mailbox import Mailbox
 from smtp_desktop.outbox.reading import WaitCriteria
@@ -33,30 +31,13 @@ WAITING = "Waiting up to"  # the child's stderr line once its watcher is armed
 needs_swaks = pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is not installed")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smtp-desktop")
-    cli_outbox.add_subcommands(parser.add_subparsers(dest="command"))
-    return parser
-
-
-@pytest.fixture
-def paths(tmp_path) -> AppPaths:
-    return AppPaths(tmp_path / "config", tmp_path / "data")
+cli = pytest.fixture(outbox_cli, name="cli")
 
 
 @pytest.fixture
 def server(paths):
     with OutboxServer(Outbox(paths.outbox_folder)) as running:
         yield running
-
-
-@pytest.fixture
-def cli(paths, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = cli_outbox.run(build_parser().parse_args(argv), paths)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return run
 
 
 def send(server: OutboxServer, raw: bytes, to: str = "qa@outbox.test",

@@ -4,64 +4,11 @@ URL (webbrowser honours BROWSER); --no-browser prints the URL alone on one stder
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 import threading
 
 import keyring
-import pytest
-from support.memory_keyring import MemoryKeyring
-from support.oauth_server import CLIENT_ID, follow, start_authorization_server
-
-from smtp_desktop.app import main
-
-USER = "me@example.test"
-
-
-@pytest.fixture
-def authz():
-    server, httpd = start_authorization_server(USER)
-    yield server
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture
-def ring() -> MemoryKeyring:
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    return backend
-
-
-class _Stderr(io.StringIO):
-    """stderr that hands each complete line to a callback (the test's 'browser')."""
-
-    def __init__(self, on_line) -> None:
-        super().__init__()
-        self.on_line = on_line
-
-    def write(self, text: str) -> int:
-        for line in text.splitlines():
-            self.on_line(line)
-        return super().write(text)
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    config_dir = tmp_path / "config"
-
-    def run(*args: str, stdin: str = "", on_stderr_line=None) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        if on_stderr_line:
-            monkeypatch.setattr(sys, "stderr", _Stderr(on_stderr_line))
-        code = main(["--config-dir", str(config_dir), "--data-dir", str(tmp_path / "data"), *args])
-        captured = capsys.readouterr()
-        err = sys.stderr.getvalue() if on_stderr_line else captured.err
-        return code, captured.out, err
-
-    run.config_dir = config_dir
-    return run
+from support.oauth_server import CLIENT_ID, USER, follow
 
 
 def _settings_file(authz, auth: str = "oauth2", provider: str = "custom") -> dict:

@@ -6,50 +6,22 @@ stopped with SIGTERM and SIGINT.
 
 from __future__ import annotations
 
-import argparse
 import json
-import queue
-import re
 import signal
 import smtplib
-import subprocess
 import sys
-import threading
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from support.cli_harness import LISTENING, build_parser, outbox_cli
 
-from smtp_desktop.cli import outbox as cli_outbox
-from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.history import HistoryLog, HistoryRecord, history_file
 from smtp_desktop.outbox import Outbox, OutboxServer, outbox_folder
 
-LISTENING = re.compile(r"^Local outbox listening on 127\.0\.0\.1:(\d+), storing mail in (.+)$")
 WAIT = 30  # seconds: generous deadlines for a busy CI machine; the happy path never waits long
 
-# The subprocess tests start the real entry point.
-ENTRY = ["-m", "smtp_desktop"]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smtp-desktop")
-    cli_outbox.add_subcommands(parser.add_subparsers(dest="command"))
-    return parser
-
-
-@pytest.fixture
-def paths(tmp_path) -> AppPaths:
-    return AppPaths(tmp_path / "config", tmp_path / "data")
-
-
-@pytest.fixture
-def cli(paths, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = cli_outbox.run(build_parser().parse_args(argv), paths)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return run
+cli = pytest.fixture(outbox_cli, name="cli")
 
 
 def message(subject: str) -> EmailMessage:
@@ -60,50 +32,6 @@ def message(subject: str) -> EmailMessage:
     mail["Date"] = "Wed, 01 May 2024 10:00:00 +0000"
     mail.set_content("body\n")
     return mail
-
-
-class ServeThread:
-    """`outbox serve` through run() in a thread; `stop()` ends it the way a signal would."""
-
-    def __init__(self, paths: AppPaths, *argv: str) -> None:
-        self.args = build_parser().parse_args(["outbox", "serve", *argv])
-        self.paths = paths
-        self.stopping = threading.Event()
-        self.events: queue.Queue[tuple[str, object]] = queue.Queue()
-        self.thread = threading.Thread(target=self._run, name="outbox-serve")
-
-    def _run(self) -> None:
-        code = cli_outbox.run(self.args, self.paths, stop=self.stopping,
-                              on_ready=lambda server: self.events.put(("ready", server)))
-        self.events.put(("exited", code))
-
-    def start(self) -> tuple[str, object]:
-        """The first event: ("ready", server) or ("exited", exit code)."""
-        self.thread.start()
-        return self.events.get(timeout=WAIT)
-
-    def stop(self) -> int:
-        self.stopping.set()
-        self.thread.join(timeout=WAIT)
-        assert not self.thread.is_alive()
-        kind, code = self.events.get(timeout=WAIT)
-        assert kind == "exited"
-        return code
-
-
-@pytest.fixture
-def serve(paths):
-    started: list[ServeThread] = []
-
-    def start(*argv: str) -> ServeThread:
-        serving = ServeThread(paths, *argv)
-        started.append(serving)
-        return serving
-
-    yield start
-    for serving in started:
-        if serving.thread.is_alive():
-            serving.stop()
 
 
 # ---------------------------------------------------------------- serve in a thread
@@ -272,53 +200,6 @@ def test_history_lists_the_records_oldest_first(cli, paths):
 
 
 # ---------------------------------------------------------------- serve as its own process
-
-
-class ServeProcess:
-    def __init__(self, data_dir: Path, *argv: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, *ENTRY, "--data-dir", str(data_dir), "outbox", "serve", *argv],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def first_line(self) -> str:
-        line = self.lines.get(timeout=WAIT)
-        assert line is not None, self.process.stderr.read()
-        return line
-
-    def finish(self, signum: int) -> tuple[int, str]:
-        self.process.send_signal(signum)
-        code = self.process.wait(timeout=WAIT)
-        self.reader.join(timeout=WAIT)
-        return code, self.process.stderr.read()
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=WAIT)
-        self.process.stdout.close()
-        self.process.stderr.close()
-
-
-@pytest.fixture
-def serve_process():
-    started: list[ServeProcess] = []
-
-    def start(data_dir: Path, *argv: str) -> ServeProcess:
-        serving = ServeProcess(data_dir, *argv)
-        started.append(serving)
-        return serving
-
-    yield start
-    for serving in started:
-        serving.kill()
 
 
 @pytest.mark.parametrize(("signum", "expected"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])

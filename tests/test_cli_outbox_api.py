@@ -6,45 +6,17 @@ import json
 import os
 import smtplib
 import socket
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
 import pytest
+from support.cli_harness import outbox_cli, run_module
 
-from smtp_desktop.cli import outbox as cli_outbox
-from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.outbox.api import API_ENV, TOKEN_ENV
-from tests.test_cli_outbox import WAIT, ServeThread, build_parser
 
+WAIT = 30  # seconds, as in test_cli_outbox.py (which this file imported it from)
 
-@pytest.fixture
-def paths(tmp_path) -> AppPaths:
-    return AppPaths(tmp_path / "config", tmp_path / "data")
-
-
-@pytest.fixture
-def cli(paths, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = cli_outbox.run(build_parser().parse_args(argv), paths)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return run
-
-
-@pytest.fixture
-def serve(paths):
-    started: list[ServeThread] = []
-
-    def start(*argv: str) -> ServeThread:
-        started.append(ServeThread(paths, *argv))
-        return started[-1]
-
-    yield start
-    for serving in started:
-        if serving.thread.is_alive():
-            serving.stop()
+cli = pytest.fixture(outbox_cli, name="cli")
 
 
 @pytest.fixture(autouse=True)
@@ -171,9 +143,8 @@ def test_no_api_reachable_is_exit_4_with_one_json_value(cli):
 
 
 def test_fault_set_needs_a_rule_and_is_in_help():
-    result = subprocess.run([sys.executable, "-m", "smtp_desktop", "outbox", "fault", "--help"],
-                            capture_output=True, text=True, timeout=WAIT,
-                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    result = run_module("outbox", "fault", "--help", timeout=WAIT,
+                        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0
     assert "list" in result.stdout and "set" in result.stdout and "clear" in result.stdout
 

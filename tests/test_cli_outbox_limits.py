@@ -3,48 +3,21 @@ and the server as its own process: bounded memory, and a kill -9 mid-DATA that l
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import queue
-import re
 import smtplib
 import socket
-import subprocess
-import sys
 import threading
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from support.cli_harness import WAIT, Serving, build_parser, outbox_cli
 
-from smtp_desktop.cli import outbox as cli_outbox
-from smtp_desktop.config.paths import AppPaths
 from smtp_desktop.outbox import Outbox, OutboxLimits, load_limits, outbox_folder, save_limits
 from smtp_desktop.outbox.index import INDEX_FILE
 
-LISTENING = re.compile(r"^Local outbox listening on 127\.0\.0\.1:(\d+), storing mail in (.+)$")
-WAIT = 60
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smtp-desktop")
-    cli_outbox.add_subcommands(parser.add_subparsers(dest="command"))
-    return parser
-
-
-@pytest.fixture
-def paths(tmp_path) -> AppPaths:
-    return AppPaths(tmp_path / "config", tmp_path / "data")
-
-
-@pytest.fixture
-def cli(paths, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = cli_outbox.run(build_parser().parse_args(argv), paths)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-    return run
+cli = pytest.fixture(outbox_cli, name="cli")
 
 
 def mail(subject: str, sender: str = "sender@example.test", to: str = "friend@example.test") -> bytes:
@@ -54,25 +27,6 @@ def mail(subject: str, sender: str = "sender@example.test", to: str = "friend@ex
     message["Subject"] = subject
     message.set_content("body\n")
     return message.as_bytes()
-
-
-class Serving:
-    """`outbox serve` in a thread through run(); `server`, `err` (stderr text), `stop()`."""
-
-    def __init__(self, paths: AppPaths, capsys, *argv: str) -> None:
-        self.stopping = threading.Event()
-        self.events: queue.Queue = queue.Queue()
-        args = build_parser().parse_args(["outbox", "serve", "--port", "0", *argv])
-        self.thread = threading.Thread(target=lambda: self.events.put(("exited", cli_outbox.run(
-            args, paths, stop=self.stopping, on_ready=lambda s: self.events.put(("ready", s))))))
-        self.thread.start()
-        kind, self.server = self.events.get(timeout=WAIT)
-        self.err = capsys.readouterr().err
-        assert kind == "ready", self.err
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(WAIT)
 
 
 # ---------------------------------------------------------------- outbox.json and flags
@@ -315,41 +269,6 @@ def test_listing_never_reads_message_bodies(paths, monkeypatch):
 
 
 # ---------------------------------------------------------------- serve as its own process
-
-
-class ServeProcess:
-    def __init__(self, data_dir: Path, *argv: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "smtp_desktop", "--data-dir", str(data_dir), "outbox", "serve",
-             "--port", "0", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        match = LISTENING.match(line.rstrip("\n"))
-        assert match, line + self.process.stderr.read()
-        self.port = int(match.group(1))
-
-    def peak_rss_kib(self) -> int:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1))
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(WAIT)
-        self.process.stdout.close()
-        self.process.stderr.close()
-
-
-@pytest.fixture
-def serve_process():
-    started: list[ServeProcess] = []
-
-    def start(data_dir: Path, *argv: str) -> ServeProcess:
-        started.append(ServeProcess(data_dir, *argv))
-        return started[-1]
-
-    yield start
-    for serving in started:
-        serving.close()
 
 
 def begin_data(port: int) -> smtplib.SMTP:

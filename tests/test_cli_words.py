@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 
-import keyring
 import pytest
-from support.memory_keyring import MemoryKeyring
 
-from smtp_desktop.app import main
 from smtp_desktop.mail import Category
 from smtp_desktop.mail.diagnosis import failure
 from smtp_desktop.mail.errors import TITLES
 
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    keyring.set_keyring(MemoryKeyring())
-
-    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = main(["--config-dir", str(tmp_path / "config"), "--data-dir",
-                     str(tmp_path / "data"), *args])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
+pytestmark = pytest.mark.usefixtures("ring")  # the shared `cli` with an in-memory keyring
 
 
 def own(tmp_path, settings) -> str:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 
+from support.cli_harness import run_module
 from support.distributions import fake_distribution
 
 from smtp_desktop.environment import KNOWN_BAD, environment_warnings
@@ -49,10 +50,8 @@ def test_what_pyproject_resolves_here_is_not_known_bad():
 
 
 def run_cli(*args: str, config_dir) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "smtp_desktop", "--config-dir", str(config_dir), *args],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
+    return run_module("--config-dir", str(config_dir), *args, timeout=60,
+                      env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
 
 
 def test_every_command_prints_one_warning_line_and_show_json_lists_it(broken_binding, tmp_path):

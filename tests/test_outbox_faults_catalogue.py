@@ -8,11 +8,11 @@ import copy
 import json
 import queue
 import smtplib
-import subprocess
 import sys
 import threading
 
 import pytest
+from support.cli_harness import run_module
 
 from smtp_desktop.cli import outbox as cli_outbox
 from smtp_desktop.config.paths import AppPaths
@@ -176,8 +176,7 @@ def test_serve_takes_repeated_fault_rules(tmp_path, capsys):
 ])
 def test_a_bad_fault_rule_is_a_usage_error(rule, message):
     """As the user meets it: exit 2, the reason on stderr, no traceback, nothing served."""
-    result = subprocess.run([sys.executable, "-m", "smtp_desktop", "outbox", "serve", "--port",
-                             "0", "--fault", rule], capture_output=True, text=True, timeout=WAIT)
+    result = run_module("outbox", "serve", "--port", "0", "--fault", rule, timeout=WAIT)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr

@@ -13,7 +13,6 @@ import json
 import shutil
 import smtplib
 import subprocess
-import sys
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from support.fresh_python import run_python
 
 from smtp_desktop.outbox.reading import (
     DEFAULT_SINCE,
@@ -759,5 +759,5 @@ def test_importing_the_reader_loads_no_qt_no_aiosmtpd_no_html_parser():
             "heavy = [m for m in ('PySide6', 'aiosmtpd', 'lxml', 'email.parser')"
             " if m in sys.modules]\n"
             "print(heavy)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = run_python(code)
     assert result.stdout.strip() == "[]"

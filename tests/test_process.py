@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from support.entry import Child, run
+from support.fresh_python import run_python
 
 from smtp_desktop.process import is_dumpable, make_non_dumpable
 
@@ -21,8 +22,7 @@ def test_make_non_dumpable_clears_pr_get_dumpable():
     code = ("from smtp_desktop.process import is_dumpable, make_non_dumpable\n"
             "before = is_dumpable(); done = make_non_dumpable()\n"
             "print(before, done, is_dumpable())")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
+    result = run_python(code)
     assert result.stdout.split() == ["True", "True", "False"]
 
 

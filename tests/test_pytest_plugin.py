@@ -5,11 +5,10 @@ should. The Qt fixture runs in a subprocess (`runpytest_subprocess`)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.fresh_python import run_python
 
 from smtp_desktop.pytest_plugin import MISSING_PYTEST_QT
 
@@ -45,7 +44,7 @@ def test_loading_the_plugin_imports_nothing_heavy():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'shiboken6', "
             "'aiosmtpd', 'watchdog', 'lxml', 'keyring'}))\n"
             "print('smtp_desktop.outbox' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = run_python(code)
     assert result.stdout.split("\n")[:2] == ["[]", "False"]
 
 

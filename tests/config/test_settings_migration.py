@@ -6,14 +6,11 @@ back as version 2; default-service.json stays version 1.
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 
 import pytest
 from support.settings_documents import DEFAULT_OAUTH2, as_version_2
 
-from smtp_desktop.app import main
 from smtp_desktop.config.errors import SettingsFileError
 from smtp_desktop.config.model import AuthMethod, OAuth2Provider, OAuth2Settings, Service, SmtpSettings
 from smtp_desktop.config.store import settings_from_document, settings_to_document
@@ -126,19 +123,6 @@ def test_a_custom_provider_on_loopback_http_is_valid():
 
 
 # ---------------------------------------------------------------- the commands
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        code = main(["--config-dir", str(tmp_path / "config"), "--data-dir", str(tmp_path / "data"),
-                     *args])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    run.config_dir = tmp_path / "config"
-    return run
 
 
 @pytest.mark.parametrize("document", [V1_SHAPES["contract"], V2_CONTRACT],

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from support.fresh_python import run_python
 
 from smtp_desktop import mail
 
@@ -17,8 +16,7 @@ def test_every_exported_name_resolves():
 def test_importing_the_cancel_token_does_not_load_the_network_stack():
     code = ("import sys; from smtp_desktop.mail import CancelToken; "
             "print(sorted(m for m in ('smtplib', 'ssl', 'email') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
+    result = run_python(code)
     assert result.stdout.strip() == "[]"
 
 
@@ -48,6 +46,5 @@ def test_checks_warm_up_loads_what_a_first_check_needs_and_importing_does_not():
             "wanted = ('smtplib', 'ssl', 'email.generator', 'filelock'); "
             "before = [m for m in wanted if m in sys.modules]; checks.warm_up(); "
             "print(before, [m for m in wanted if m not in sys.modules])")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
+    result = run_python(code)
     assert result.stdout.strip() == "[] []"

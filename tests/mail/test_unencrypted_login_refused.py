@@ -8,15 +8,10 @@ server.
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 
-import keyring
 import pytest
-from support.memory_keyring import MemoryKeyring
 
-from smtp_desktop.app import main
 from smtp_desktop.mail import Category, probe, send_test_email
 
 NOT_OFFERED = "The server did not offer STARTTLS, so the password was not sent."
@@ -81,14 +76,11 @@ def test_without_a_login_nothing_is_refused(netns_plain_auth_server):
 
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    keyring.set_keyring(MemoryKeyring())
-
+def cli(cli, ring):
+    """The shared in-process `cli`, answering (exit code, stdout): these tests read no stderr."""
     def run(*args: str, stdin: str = "") -> tuple[int, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = main(["--config-dir", str(tmp_path / "config"), "--data-dir", str(tmp_path / "data"),
-                     *args])
-        return code, capsys.readouterr().out
+        code, out, _ = cli(*args, stdin=stdin)
+        return code, out
 
     return run
 

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 from support.memory_keyring import MemoryKeyring
-from support.oauth_server import CLIENT_ID, start_authorization_server
+from support.oauth_server import CLIENT_ID
 from support.oauth_smtp import OAuthHandler
 from support.smtp_servers import USERNAME
 
@@ -27,11 +27,8 @@ FUTURE = "2999-01-01T00:00:00Z"
 
 
 @pytest.fixture
-def authz():
-    server, httpd = start_authorization_server(USERNAME)
-    yield server
-    httpd.shutdown()
-    httpd.server_close()
+def authz_user() -> str:
+    return USERNAME  # the account of the aiosmtpd server that takes the tokens
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import threading
 import urllib.parse
 
 import pytest
-from support.oauth_server import CLIENT_ID, follow, start_authorization_server
+from support.oauth_server import CLIENT_ID, USER, follow
 
 from smtp_desktop.config.model import (
     AuthMethod,
@@ -25,16 +25,6 @@ from smtp_desktop.oauth2.flows import (
     browser_sign_in,
     device_sign_in,
 )
-
-USER = "me@example.test"
-
-
-@pytest.fixture
-def authz():
-    server, httpd = start_authorization_server(USER)
-    yield server
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def _settings(authz, provider: str = "custom", username: str = USER) -> SmtpSettings:

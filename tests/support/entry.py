@@ -103,9 +103,17 @@ class Child:
 
     def wait(self) -> int:
         code = self.process.wait(timeout=WAIT_S)
+        self._close_pipes()
+        return code
+
+    def _close_pipes(self) -> None:
+        """Our ends of stdout and stderr, once read to the end (no unclosed-file warnings)."""
         for reader in self._readers:
             reader.join(timeout=WAIT_S)
-        return code
+        if any(reader.is_alive() for reader in self._readers):
+            return  # still reading: closing now would break the reader, not end it
+        self.process.stdout.close()
+        self.process.stderr.close()
 
     def text(self, stream: str = "stderr") -> str:
         return "".join(self.stderr if stream == "stderr" else self.stdout)
@@ -120,6 +128,7 @@ class Child:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self._close_pipes()
 
 
 def run(args: list[str], tmp_path: Path, **options) -> Child:

@@ -5,6 +5,9 @@ It issues opaque tokens and checks what a real one checks: the client ID, the re
 the redirect URI given at /authorize, and one use per code. `valid_access(user, token)` is what
 the aiosmtpd OAuth handler (support/oauth_smtp.py) asks. `revoke_refresh()` plays a revoked
 sign-in: the next refresh gets `invalid_grant`.
+
+Also a pytest plugin (listed in tests/conftest.py): the `authz` fixture is a running server for
+the account `authz_user` (`USER` unless a module overrides that fixture), shut down after the test.
 """
 
 from __future__ import annotations
@@ -17,10 +20,14 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 CLIENT_ID = "suite-client"
+USER = "me@example.test"  # the account that signs in unless a module overrides `authz_user`
 
 
 def _id_token(email: str) -> str:
@@ -187,6 +194,21 @@ def start_authorization_server(user: str) -> tuple[AuthorizationServer, Threadin
     server.port = httpd.server_address[1]
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return server, httpd
+
+
+@pytest.fixture
+def authz_user() -> str:
+    """The account the `authz` server signs in; override it in a module for another one."""
+    return USER
+
+
+@pytest.fixture
+def authz(authz_user) -> Iterator[AuthorizationServer]:
+    """The suite's authorization server on 127.0.0.1, running for this test."""
+    server, httpd = start_authorization_server(authz_user)
+    yield server
+    httpd.shutdown()
+    httpd.server_close()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -17,13 +17,13 @@ import io
 import json
 import logging
 import os
-import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import keyring
 import pytest
+from support.cli_harness import run_module
 from support.memory_keyring import MemoryKeyring
 from support.smtp_servers import HOST, trustme_pems
 
@@ -262,9 +262,8 @@ def test_no_trace_of_the_password_anywhere_after_a_full_session(
     for label, args, password, code in (
             ("process send-test", ["send-test", "--to", RECIPIENT], SECRET, 0),
             ("process probe wrong", ["probe", "--json"], WRONG, 1)):
-        done = subprocess.run([sys.executable, "-m", "smtp_desktop", "-v", *args,
-                               "--password-stdin"], input=password + "\n", env=env,
-                              capture_output=True, text=True, timeout=GENEROUS_S)
+        done = run_module("-v", *args, "--password-stdin", stdin=password + "\n", env=env,
+                          timeout=GENEROUS_S)
         assert done.returncode == code, done.stderr
         assert "INFO" in done.stderr  # -v did log
         texts[f"{label}: stdout"], texts[f"{label}: stderr"] = done.stdout, done.stderr

@@ -8,27 +8,17 @@ from __future__ import annotations
 import json
 import threading
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPushButton
-from support.oauth_server import CLIENT_ID, follow, start_authorization_server
+from support.oauth_server import CLIENT_ID, USER, follow
 from support.qt import child
 
 from smtp_desktop.ui.contract import OBJECT_NAMES
 from smtp_desktop.ui.oauth_panel import WAITING
 
-USER = "me@example.test"
 NAMES = ("authMethodCombo", "oauthProviderCombo", "oauthClientIdEdit", "oauthTenantEdit",
          "oauthSignInButton", "oauthCancelButton", "oauthSignOutButton", "oauthAccountLabel")
-
-
-@pytest.fixture
-def authz():
-    server, httpd = start_authorization_server(USER)
-    yield server
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def _custom_file(app_paths, authz, auth: str = "oauth2") -> None:
