@@ -59,8 +59,10 @@ def test_serve_takes_the_api_token_from_the_environment(serve, monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, "env-token-456")
     serving = serve("--api-port", "0", "--port", "0")
     _, server = serving.start()
-    with pytest.raises(urllib.error.HTTPError):
+    with pytest.raises(urllib.error.HTTPError) as refused:
         info(server.api.url, "wrong")
+    refused.value.close()
+    assert refused.value.code == 401
     assert info(server.api.url, "env-token-456")
     serving.stop()
 
