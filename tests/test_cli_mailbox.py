@@ -380,3 +380,33 @@ def test_a_locked_index_is_never_deleted_as_damaged(tmp_path, monkeypatch):
     with pytest.raises(sqlite3.OperationalError):
         OutboxIndex(tmp_path).sync()
     assert (tmp_path / ".index.sqlite3").exists()
+
+
+
+def test_another_process_closing_the_index_leaves_our_connection_working(tmp_path):
+    """Opening the index once opened and closed a descriptor of the file, which drops every POSIX
+    lock the process holds on it. The server keeps a connection for its writes while its API
+    opens others; another process (`outbox list`, `outbox clear`) closing its last connection
+    then deleted the WAL and shared memory under the server: "disk I/O error" at its next look."""
+    import subprocess
+    import sys
+
+    from smtp_desktop.outbox import Outbox
+    from smtp_desktop.outbox.index import INDEX_FILE, OutboxIndex
+
+    outbox = Outbox(tmp_path / "outbox")
+    outbox.add(b"Subject: first\n\nbody\n", "a@example.test", ["b@example.test"])
+    held = OutboxIndex(outbox.folder)  # the server's writer
+    held.sync()
+    listing = OutboxIndex(outbox.folder)  # the server's API, listing
+    listing.sync()
+    listing.close()
+    subprocess.run([sys.executable, "-c", f"from smtp_desktop.outbox import Outbox; "
+                    f"o = Outbox({str(outbox.folder)!r}); o.list(); o.clear()"],
+                   check=True, timeout=60)
+
+    assert (outbox.folder / f"{INDEX_FILE}-shm").exists()
+    outbox.add(b"Subject: second\n\nbody\n", "a@example.test", ["b@example.test"])
+    held.sync()
+    assert [row.subject for row in held.page()] == ["second"]
+    held.close()

@@ -159,8 +159,12 @@ class OutboxIndex:
             db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             db.executescript(_SCHEMA)
             return db
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # private before SQLite opens it
-        os.close(fd)
+        # Private before SQLite opens it. Only when it is new: closing any descriptor of the file
+        # would drop every POSIX lock this process holds on it, those of our other connections
+        # included, and another process closing its last connection would then delete the WAL
+        # and shared memory under them ("disk I/O error").
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
