@@ -330,6 +330,7 @@ class SettingsWindow(QMainWindow):
             label = self._notices.environment_warning
             label.setText("\n".join(environment_warnings))
             label.setVisible(True)
+        self._side_tabs.outbox_panel.faults.load()  # outboxFaultCombo usable before its tab shows
         self.transport_warmed.emit()
 
     def _on_password_forget_requested(self) -> None:

@@ -146,3 +146,10 @@ def test_limits_saved_from_the_outbox_tab_bind_the_next_send(default_service_win
     outcome = send(qtbot, window)
 
     assert "SIZE 1024" in "\n".join(outcome.transcript)  # the embedded outbox read the file
+
+
+def test_the_combo_is_usable_without_opening_the_outbox_tab(window, qtbot):
+    combo = child(window, QComboBox, "outboxFaultCombo")
+    qtbot.waitUntil(combo.isEnabled, timeout=GENEROUS_MS)  # read after the keyring check
+    assert combo.count() == 1 + len(load_catalogue())
+    assert not combo.isVisible()  # the Outbox tab was never shown
