@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from smtp_desktop.outbox.faults import FaultProfile, FaultRule
 
 NORMAL = "Answer normally (accept every message)"
+# What a profile without a reply does, by its action (see faults.Action).
+_WITHOUT_REPLY = {"hang": "(silence)", "drop": "(connection closed)"}
 REPLY_SHOWN = 60  # characters of a profile's reply in the list; the tooltip has all of it
 
 
@@ -100,7 +102,8 @@ class FaultSelector(QWidget):
     def _on_catalogue_worker_succeeded(self, catalogue: dict[str, FaultProfile]) -> None:
         self._profiles = dict(catalogue)
         for profile in catalogue.values():
-            reply = profile.reply[0] if profile.reply else "(silence)"
+            reply = profile.reply[0] if profile.reply else _WITHOUT_REPLY.get(
+                profile.action.value, "(no reply)")
             if len(reply) > REPLY_SHOWN:
                 reply = reply[:REPLY_SHOWN] + "…"
             self.combo.addItem(f"{profile.id}: {profile.stage.value.upper()} {reply}", profile.id)

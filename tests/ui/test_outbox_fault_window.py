@@ -153,3 +153,11 @@ def test_the_combo_is_usable_without_opening_the_outbox_tab(window, qtbot):
     qtbot.waitUntil(combo.isEnabled, timeout=GENEROUS_MS)  # read after the keyring check
     assert combo.count() == 1 + len(load_catalogue())
     assert not combo.isVisible()  # the Outbox tab was never shown
+
+
+def test_profiles_without_a_reply_say_what_they_do(window, qtbot):
+    window.show_tab("outbox")
+    combo = child(window, QComboBox, "outboxFaultCombo")
+    qtbot.waitUntil(combo.isEnabled, timeout=GENEROUS_MS)
+    assert combo.itemText(combo.findData("drop-during-data")).endswith("(connection closed)")
+    assert combo.itemText(combo.findData("hang-at-data")).endswith("(silence)")
