@@ -66,6 +66,18 @@ def test_send_test_email_ends_in_the_profiles_category(profile_id, config_servic
     assert PASSWORD not in repr(outcome.to_json())
 
 
+def test_a_multi_line_reply_reads_as_one_sentence_with_its_code_once(config_service, tmp_path):
+    """Gmail's 534 is two lines, each with 5.7.9; the message read "go to 5.7.9 https://"."""
+    outbox = Outbox(tmp_path / "outbox")
+    with OutboxServer(outbox, faults=_rules("gmail-app-password-required")) as server:
+        outcome = run_check(config_service, CheckRequest(
+            CheckKind.SEND_TEST, _settings(server, True), password=PASSWORD,
+            recipient="friend@example.test", sender=USER))
+    said = outcome.message
+    assert "go to https://support.google.com/" in said, said
+    assert said.count("5.7.9") == 1, said
+
+
 def test_without_rules_the_same_send_is_stored(config_service, tmp_path):
     """The control: the loop above fails because of the profile, not the setup."""
     outbox = Outbox(tmp_path / "outbox")

@@ -73,8 +73,17 @@ class Report:
     reply: str = ""
 
 
+_ENHANCED_CODE = re.compile(rb"[245]\.\d{1,3}\.\d{1,3} ")
+
+
 def _text(raw: bytes) -> str:
-    return " ".join(raw.decode("utf-8", "replace").split())
+    """A reply's text on one line. A multi-line reply repeats its enhanced code on every line
+    (`534-5.7.9 ... go to` / `534 5.7.9 https://...`); it is said once, at the start."""
+    lines = raw.splitlines()
+    code = _ENHANCED_CODE.match(lines[0]) if lines else None
+    if code is not None:
+        lines[1:] = [line.removeprefix(code.group()) for line in lines[1:]]
+    return " ".join(b" ".join(lines).decode("utf-8", "replace").split())
 
 
 class Client(smtplib.SMTP):
