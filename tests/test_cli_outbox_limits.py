@@ -406,3 +406,16 @@ def test_an_index_that_cannot_be_opened_is_replaced_by_one_in_memory(paths, monk
 
     monkeypatch.setattr(sqlite3, "connect", no_file)
     assert [m.subject for m in outbox.list()] == ["kept"]
+
+
+def test_serve_help_lists_every_limits_bounds_and_default_as_people_read_them(capsys):
+    from smtp_desktop.outbox.limits import LIMITS
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["outbox", "serve", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "1 KiB to 4 GiB" in shown and "default 32 MiB" in shown
+    assert "1 s to 86400 s" in shown and "default 300 s" in shown
+    assert "e+0" not in shown  # no float notation (it printed 3.35544e+07)
+    for limit in LIMITS:
+        assert f"{limit.flag} N {limit.bounds}" in shown

@@ -37,7 +37,7 @@ from smtp_desktop.outbox import (
     UnknownMessageError,
 )
 from smtp_desktop.outbox.auth import AUTH_ENV, parse_login, read_auth_file
-from smtp_desktop.outbox.limits import LIMITS, describe, load_limits, with_overrides
+from smtp_desktop.outbox.limits import LIMITS, describe, load_limits, show_value, with_overrides
 from smtp_desktop.text import escape
 
 if TYPE_CHECKING:
@@ -70,8 +70,9 @@ def add_subcommands(sub: Any) -> None:
                        help="allow a --host other computers can reach (mail arrives unencrypted)")
     for limit in LIMITS:
         serve.add_argument(limit.flag, dest=limit.name, type=_limit_type(limit), default=None,
-                           metavar="N", help=f"default {limit.default:g}{_UNITS[limit.kind]}, or "
-                                             f"as in outbox.json; past it: {limit.past_it}")
+                           metavar="N", help=f"{limit.bounds}{_UNITS[limit.kind]}; default "
+                                             f"{show_value(limit, limit.default)}"
+                                             f" or as in outbox.json; past it: {limit.past_it}")
     serve.add_argument("--fault", dest="faults", action="append", type=_fault_rule, default=[],
                        metavar="PROFILE[:TRIGGER]",
                        help="answer like a real provider failing (see README 'Fault profiles'); "
@@ -135,7 +136,7 @@ def _port(text: str) -> int:
     return port
 
 
-_UNITS = {"size": " bytes (K, M, G allowed)", "count": "", "seconds": " s"}
+_UNITS = {"size": " (bytes; K, M, G allowed)", "count": "", "seconds": " (seconds)"}
 
 
 def _limit_type(limit: Any) -> Callable[[str], int | float]:

@@ -53,6 +53,11 @@ class Limit:
     past_it: str  # what the server does past it, for --help and describe()
 
     @property
+    def bounds(self) -> str:
+        """The values allowed, as people read them: "1 KiB to 4 GiB"."""
+        return f"{show_value(self, self.minimum)} to {show_value(self, self.maximum)}"
+
+    @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
@@ -68,8 +73,8 @@ class Limit:
             kind = "a whole number" if whole else "a number"
             raise OutboxConfigError(f"{where} must be {kind}{' of bytes' if self.kind == 'size' else ''}.")
         if not self.minimum <= value <= self.maximum:
-            raise OutboxConfigError(f"{where} must be between {_show(self, self.minimum)} and "
-                                    f"{_show(self, self.maximum)}; got {_show(self, value)}.")
+            raise OutboxConfigError(f"{where} must be between {show_value(self, self.minimum)} and "
+                                    f"{show_value(self, self.maximum)}; got {show_value(self, value)}.")
         return value
 
     def parse(self, text: str) -> int | float:
@@ -89,7 +94,8 @@ class Limit:
         return self.check(value, where)
 
 
-def _show(limit: Limit, value: float) -> str:
+def show_value(limit: Limit, value: float) -> str:
+    """`value` of `limit` as people read it: "32 MiB", "300 s", "1000"."""
     if limit.kind == "size":
         for unit, size in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
             if value >= size and value % size == 0:
@@ -196,5 +202,5 @@ def with_overrides(limits: OutboxLimits, overrides: Mapping[str, int | float | N
 
 def describe(limits: OutboxLimits) -> list[str]:
     """One line per limit, as `outbox serve` prints them at start."""
-    return [f"{limit.flag} {_show(limit, getattr(limits, limit.name))}  ({limit.past_it})"
+    return [f"{limit.flag} {show_value(limit, getattr(limits, limit.name))}  ({limit.past_it})"
             for limit in LIMITS]

@@ -34,10 +34,10 @@ from smtp_desktop.outbox.limits import (
     Limit,
     MiB,
     OutboxLimits,
-    _show,
     consistency_problems,
     load_limits,
     save_limits,
+    show_value,
 )
 from smtp_desktop.ui import tint
 from smtp_desktop.ui.worker import Worker, start_worker
@@ -213,7 +213,7 @@ class OutboxLimitsDialog(QDialog):
         for row, limit in enumerate(LIMITS):
             field = LimitField(limit, self)
             tooltip = (f"Past it: {limit.past_it}.\noutbox.json field {limit.name}, flag "
-                       f"{limit.flag}; {_show(limit, limit.minimum)} to {_show(limit, limit.maximum)}.")
+                       f"{limit.flag}; {limit.bounds}.")
             field.spin.setToolTip(tooltip)
             field.spin.setAccessibleName(label_text(limit))
             if field.unit is not None:
@@ -223,7 +223,7 @@ class OutboxLimitsDialog(QDialog):
             label = QLabel(with_mnemonic(label_text(limit), taken))
             label.setBuddy(field.spin)
             label.setToolTip(tooltip)
-            default = QLabel(f"default {_show(limit, limit.default)}")
+            default = QLabel(f"default {show_value(limit, limit.default)}")
             default.setEnabled(False)  # greyed: a hint, not a value
             rows.addWidget(label, row, 0)
             rows.addWidget(field.spin, row, 1)
