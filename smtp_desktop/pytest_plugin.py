@@ -375,7 +375,9 @@ def smtp_settings_window(request: pytest.FixtureRequest,
     from smtp_desktop.ui.main_window import SettingsWindow
 
     folder = tmp_path_factory.mktemp("smtp-desktop")
-    config = ConfigService(AppPaths(folder / "config", folder / "data"), SecretStore(MemoryKeyring()))
+    keyring = MemoryKeyring()
+    keyring.place = "the test's in-memory keyring"  # what the window calls it (not the demo's)
+    config = ConfigService(AppPaths(folder / "config", folder / "data"), SecretStore(keyring))
     window = SettingsWindow(config)
     window.show()
     qtbot.waitUntil(lambda: window.keyring_ready)  # asked after the first paint

@@ -155,15 +155,20 @@ def test_no_code(smtp_outbox):
 
 
 QT_SUITE = '''
-from PySide6.QtWidgets import QLineEdit, QPushButton
+from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QPushButton
 
 
 def test_script_the_window(smtp_settings_window, qtbot):
     window = smtp_settings_window
     assert window.objectName() == "settingsWindow" and window.isVisible()
+    window.findChild(QAbstractButton, "smtpEnabledToggle").setChecked(True)
+    window.findChild(QAbstractButton, "serviceOwnRadio").setChecked(True)
     window.findChild(QLineEdit, "hostEdit").setText("smtp.example.test")
+    window.findChild(QLineEdit, "usernameEdit").setText("qa@example.test")
     assert window.isWindowModified()
     assert window.findChild(QPushButton, "saveButton") is not None
+    summary = window.findChild(QLabel, "securitySummaryLabel").text()
+    assert "the test's in-memory keyring" in summary and "demo" not in summary, summary
 '''
 
 
