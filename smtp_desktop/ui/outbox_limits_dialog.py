@@ -44,6 +44,7 @@ from smtp_desktop.ui.worker import Worker, start_worker
 
 SIZE_UNITS: tuple[tuple[str, int], ...] = (("bytes", 1), ("KiB", KiB), ("MiB", MiB), ("GiB", GiB))
 UNIT_DECIMALS = 2  # a size in KiB, MiB or GiB may have two decimals (1.5 MiB); bytes are whole
+MAX_UNIT_DECIMALS = 9  # a few bytes in GiB
 SECONDS_DECIMALS = 1
 TAKES_EFFECT = (
     "When the limits take effect: the window's own outbox reads them at each test send; "
@@ -163,6 +164,11 @@ class LimitField(QObject):
         assert isinstance(self.spin, QDoubleSpinBox)
         self._factor = factor
         decimals = 0 if factor == 1 else UNIT_DECIMALS
+        shown = self._value / factor
+        # A small size in a large unit (1536 bytes in MiB) gets the decimals it needs to be read
+        # within 0.5 %, rather than showing the spin box's minimum.
+        while decimals < MAX_UNIT_DECIMALS and abs(round(shown, decimals) - shown) > shown / 200:
+            decimals += 1
         step = 10**-decimals
         self.spin.blockSignals(True)
         self.spin.setDecimals(decimals)

@@ -277,6 +277,16 @@ def test_changing_the_unit_never_changes_the_bytes(open_dialog, config_dir):
     assert spin(dialog, "max_line_length").value() == 1000
 
 
+def test_a_small_size_in_a_large_unit_is_shown_with_the_decimals_it_needs(open_dialog, config_dir):
+    save_limits(config_dir, OutboxLimits(max_line_length=1536))
+    dialog = open_dialog(config_dir)
+    unit = dialog.findChild(QComboBox, "outboxLimitMaxLineLengthUnit")
+    for text, shown in (("MiB", "0.00146"), ("GiB", "0.00000143"), ("KiB", "1.5")):
+        unit.setCurrentIndex(unit.findText(text))
+        assert spin(dialog, "max_line_length").text() == shown, text  # it showed 0.01
+    assert dialog.limits().max_line_length == 1536
+
+
 def test_a_consistency_problem_is_shown_live_and_disables_save(qtbot, open_dialog, config_dir):
     dialog = open_dialog(config_dir)
     save_button = button(dialog, "outboxLimitsSaveButton")
