@@ -155,10 +155,12 @@ def _record(config: ConfigService, request: CheckRequest, service: str, outcome:
     from smtp_desktop.history import HistoryLog, record_from_outcome
 
     recipient = request.recipient if request.kind is CheckKind.SEND_TEST else None
+    rehearsal = (tuple(rule.text for rule in request.outbox_faults) if service == LOCAL_OUTBOX
+                 else ())
     try:
         HistoryLog(config.paths.history_file).append(
             record_from_outcome(request.kind.value, service, outcome, recipient,
-                                settings=request.settings_state))
+                                settings=request.settings_state, rehearsal=rehearsal))
     except OSError as exc:  # the history is a convenience; a full disk must not fail the test
         log.warning("could not record the test in the history: %s", exc)
 

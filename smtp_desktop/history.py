@@ -59,9 +59,19 @@ class HistoryRecord:
     category: str | None  # the failure category's value; None when ok
     elapsed_ms: float
     settings: str = "saved"  # "saved", or "unsaved": the window's edits, tested before a Save
+    # The fault rules the local outbox answered with (the window's rehearsal), e.g.
+    # ("greylisted:always",); empty for a real test.
+    rehearsal: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return dataclasses.asdict(self) | {"rehearsal": list(self.rehearsal)}
+
+    @property
+    def service_text(self) -> str:
+        """The service as people read it: "local-outbox (rehearsal: greylisted)"."""
+        if not self.rehearsal:
+            return self.service
+        return f"{self.service} (rehearsal: {', '.join(r.split(':')[0] for r in self.rehearsal)})"
 
     @classmethod
     def from_json(cls, data: Any) -> HistoryRecord:
@@ -88,8 +98,12 @@ class HistoryRecord:
         settings = data.get("settings", "saved")  # records before it was kept: saved
         if settings not in SETTINGS_STATES:
             raise HistoryRecordError(f"unknown settings {settings!r}")
+        rehearsal = data.get("rehearsal", [])  # records before it was kept: none
+        if not isinstance(rehearsal, list) or not all(isinstance(r, str) for r in rehearsal):
+            raise HistoryRecordError("'rehearsal' is not a list of fault rules")
         return cls(**{name: data[name] for name in checks}
-                   | {"elapsed_ms": float(data["elapsed_ms"]), "settings": settings})
+                   | {"elapsed_ms": float(data["elapsed_ms"]), "settings": settings,
+                      "rehearsal": tuple(rehearsal)})
 
 
 def now_utc() -> str:
@@ -104,7 +118,7 @@ def _value(item: Any) -> Any:
 
 def record_from_outcome(kind: Any, service: Any, outcome: Any,
                         recipient: str | None = None, time: str | None = None,
-                        settings: str = "saved") -> HistoryRecord:
+                        settings: str = "saved", rehearsal: tuple[str, ...] = ()) -> HistoryRecord:
     """A record of one check from the transport's `Outcome` (ok, category, server, elapsed_ms).
 
     `kind` and `service` may be strings or enums with string values (CheckKind, Service).
@@ -120,6 +134,7 @@ def record_from_outcome(kind: Any, service: Any, outcome: Any,
         category=None if category is None else str(_value(category)),
         elapsed_ms=float(outcome.elapsed_ms),
         settings=settings,
+        rehearsal=tuple(_storable(rule) for rule in rehearsal),
     )
 
 

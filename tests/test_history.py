@@ -26,7 +26,8 @@ from smtp_desktop.history import (
 from smtp_desktop.mail import Category, Outcome
 
 SECRET = "hunter2-Pässwörd"
-FIELDS = {"time", "kind", "service", "server", "recipient", "ok", "category", "elapsed_ms", "settings"}
+FIELDS = {"time", "kind", "service", "server", "recipient", "ok", "category", "elapsed_ms", "settings",
+          "rehearsal"}
 
 
 def record(n: int = 0, **changes) -> HistoryRecord:
@@ -241,3 +242,16 @@ def test_a_record_says_whether_saved_or_unsaved_settings_were_tested(log):
     assert [r.settings for r in log.records()] == ["saved", "unsaved"]
     old = {k: v for k, v in record(3).to_json().items() if k != "settings"}
     assert HistoryRecord.from_json(old).settings == "saved"
+
+
+def test_a_rehearsal_is_kept_and_older_records_have_none(tmp_path):
+    log = HistoryLog(tmp_path / "history.jsonl")
+    log.append(record(1, rehearsal=("greylisted:always",)))
+    with (tmp_path / "history.jsonl").open("a") as file:  # a line written before the field
+        file.write(json.dumps({k: v for k, v in record(2).to_json().items()
+                               if k != "rehearsal"}) + "\n")
+    first, second = log.records()
+    assert first.rehearsal == ("greylisted:always",) and second.rehearsal == ()
+    assert first.to_json()["rehearsal"] == ["greylisted:always"]
+    assert first.service_text.endswith("(rehearsal: greylisted)")
+    assert second.service_text == second.service

@@ -363,5 +363,5 @@ def _history(as_json: bool, paths: AppPaths) -> int:
 def _history_line(record: HistoryRecord) -> str:
     result = "OK" if record.ok else f"FAILED [{escape(record.category or 'unknown')}]"
     recipient = f" to {escape(record.recipient)}" if record.recipient else ""
-    return (f"{escape(record.time)}  {record.kind:<9}  {escape(record.service)}  "
+    return (f"{escape(record.time)}  {record.kind:<9}  {escape(record.service_text)}  "
             f"{escape(record.server)}{recipient}  {result}  {record.elapsed_ms:.0f} ms")

@@ -72,6 +72,6 @@ class HistoryPanel(QWidget):
             result.setData(record.category or "", CATEGORY_ROLE)
             self.model.appendRow([
                 item(short_time(record.time), tooltip=record.time), item(record.kind),
-                item(record.service), item(record.server), item(record.recipient or ""),
+                item(record.service_text), item(record.server), item(record.recipient or ""),
                 result, item(f"{record.elapsed_ms:.0f}"), item(record.settings)])
         fit_columns(self.view)

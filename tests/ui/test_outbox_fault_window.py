@@ -93,6 +93,12 @@ def test_answer_normally_delivers_again_and_the_rehearsal_is_never_saved(
     choose(qtbot, window, None)
     outcome = send(qtbot, window)
 
+    from smtp_desktop.history import HistoryLog
+
+    records = HistoryLog(app_paths.history_file).records()  # oldest first
+    assert [record.rehearsal for record in records] == [("user-unknown:always",), ()]
+    assert records[0].service_text == "local-outbox (rehearsal: user-unknown)"
+    assert records[1].service_text == "local-outbox"
     assert outcome.ok and outcome.delivered_to == "local-outbox"
     assert stored(app_paths) == 1
     assert not child(window, QLabel, "outboxFaultNote").isVisible()
