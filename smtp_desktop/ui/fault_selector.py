@@ -100,6 +100,9 @@ class FaultSelector(QWidget):
         self.combo.setCurrentIndex(index)
 
     def _on_catalogue_worker_succeeded(self, catalogue: dict[str, FaultProfile]) -> None:
+        if self.combo.count() > 1:
+            return  # read twice (after the keyring check and on the tab): shown already
+        self.active_note.hide()
         self._profiles = dict(catalogue)
         for profile in catalogue.values():
             reply = profile.reply[0] if profile.reply else _WITHOUT_REPLY.get(
@@ -113,7 +116,10 @@ class FaultSelector(QWidget):
         self.catalogue_loaded.emit()
 
     def _on_catalogue_worker_errored(self, exc: Exception) -> None:
-        self.combo.setToolTip(f"The fault profiles could not be read: {exc}")
+        self.loaded = False  # read again when the Outbox tab is next refreshed
+        self.active_note.setText(f"The fault profiles could not be read, so the outbox can only "
+                                 f"answer normally: {exc}")
+        self.active_note.show()
         self.catalogue_loaded.emit()
 
     def _on_combo_current_index_changed(self, _index: int) -> None:

@@ -10,8 +10,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPalette, QTextDocument
+from PySide6.QtCore import QEvent, QRectF, QSizeF, QUrl, Signal
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QImage,
+    QPainter,
+    QPalette,
+    QPyTextObject,
+    QTextDocument,
+    QTextFormat,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -27,20 +36,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from smtp_desktop.ui.tooltips import PlainToolTips
+
 if TYPE_CHECKING:
     from smtp_desktop.ui.outbox_reading import SelectedMessage
 
 REFUSED_KEPT = 100  # resource addresses remembered per message (what the mail asked for)
 # Mail is designed for a light page: it is shown on one in the dark theme too, with its colours.
 PAPER, INK, LINK, VISITED = QColor("#ffffff"), QColor("#1a1a1a"), QColor("#0645ad"), QColor("#6a1b9a")
+IMAGE_STAND_IN = QColor("#e8e8e8")  # every image is drawn as a box of this colour
+IMAGE_SIDE_DEFAULT, IMAGE_SIDE_MAX = 16.0, 2_000.0  # pixels, when the mail gives none / at most
 
 
 class _InertDocument(QTextDocument):
-    """A document that loads no resource. Qt reads local files in two places a view's override
-    does not reach: QTextDocument's own `loadResource` (a relative or `file:` image, a style
-    sheet) when the view returns nothing, and the image handler, which opens an image's path
-    itself when the document gives it no image. So this document never calls its base, and
-    answers every image with a blank one."""
+    """A document that loads no resource. QTextDocument's own `loadResource` reads local files
+    (a relative or `file:` style sheet or image) when its view returns nothing, so the view's
+    override alone would not do: this one never calls its base."""
 
     def __init__(self, parent: QTextBrowser) -> None:
         super().__init__(parent)
@@ -55,6 +66,25 @@ class _InertDocument(QTextDocument):
         return self._blank if type_ == QTextDocument.ResourceType.ImageResource else None
 
 
+class _StandInImages(QPyTextObject):
+    """Draws every image as a grey box of the size the mail gives it (bounded). It replaces Qt's
+    image handler, which opens the file an image names itself (and, on a HiDPI screen, probes
+    for `name@2x` files) whatever the document answers."""
+
+    def intrinsicSize(self, document: QTextDocument, position: int,
+                      text_format: QTextFormat) -> QSizeF:
+        image = text_format.toImageFormat()
+
+        def side(value: float) -> float:
+            return min(value, IMAGE_SIDE_MAX) if value > 0 else IMAGE_SIDE_DEFAULT
+
+        return QSizeF(side(image.width()), side(image.height()))
+
+    def drawObject(self, painter: QPainter, rect: QRectF,
+                   document: QTextDocument, position: int, text_format: QTextFormat) -> None:
+        painter.fillRect(rect, IMAGE_STAND_IN)
+
+
 class InertHtmlView(QTextBrowser):
     """Rendered HTML mail that never loads remote images, local files or style sheets, and never
     follows a link: a click emits `link_clicked` with the address, nothing else."""
@@ -65,6 +95,9 @@ class InertHtmlView(QTextBrowser):
         super().__init__(parent)
         self._document = _InertDocument(self)
         self.setDocument(self._document)
+        self._images = _StandInImages(self)
+        self._document.documentLayout().registerHandler(
+            QTextFormat.ObjectTypes.ImageObject.value, self._images)
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setSearchPaths([])
@@ -83,6 +116,12 @@ class InertHtmlView(QTextBrowser):
 
     def loadResource(self, type_: int, name: QUrl) -> Any:
         return None
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:  # a `title` would be shown as rich text
+            event.accept()
+            return True
+        return super().event(event)
 
     def show_html(self, html: str) -> None:
         self._document.refused.clear()
@@ -156,10 +195,13 @@ class MessageViewer(QWidget):
         layout.addLayout(codes)
         layout.addWidget(self.tabs, 1)
 
+        for view in (self.codes_view, self.links_view):
+            view.setItemDelegate(PlainToolTips(view))  # a link may hold "<img src=...>"
         self.copy_code_button.clicked.connect(self._on_copy_code_button_clicked)
         self.copy_link_button.clicked.connect(self._on_copy_link_button_clicked)
-        self.codes_view.itemDoubleClicked.connect(self._on_copy_code_button_clicked)
-        self.links_view.itemDoubleClicked.connect(self._on_copy_link_button_clicked)
+        # Enter or a double-click on an entry copies it, like its button.
+        self.codes_view.itemActivated.connect(self._on_copy_code_button_clicked)
+        self.links_view.itemActivated.connect(self._on_copy_link_button_clicked)
         self.html_view.link_clicked.connect(self._on_html_view_link_clicked)
         self.clear()
 
@@ -170,13 +212,17 @@ class MessageViewer(QWidget):
         if message.html is None:
             self.html_view.show_html(
                 "<p><i>This message has no HTML part; its text is on the Text tab.</i></p>")
+        elif message.html_notes:  # said first: the mail's own markup cannot swallow it
+            notes = "; ".join(message.html_notes)
+            self.html_view.show_html(f"<p><i>[Shown simplified: {notes}. Save as .eml for all of "
+                                     f"it.]</i></p>{message.html}")
         else:
-            note = (f"<p><i>[{message.html_cut:,} more characters of HTML are not shown: Save as "
-                    f".eml for all.]</i></p>" if message.html_cut else "")
-            self.html_view.show_html(message.html + note)
+            self.html_view.show_html(message.html)
         self._fill(self.links_view, message.links)
         self._fill(self.codes_view, message.codes)
-        self.tabs.setTabText(self._links_tab, f"Links ({len(message.links)})")
+        listed = len(message.links)
+        more = f" of {message.links_total}" if message.links_total > listed else ""
+        self.tabs.setTabText(self._links_tab, f"Links ({listed}{more})")
         self.codes_label.setText(f"Codes ({len(message.codes)}):" if message.codes
                                  else "Codes: none found")
         self._update_buttons()
@@ -198,7 +244,7 @@ class MessageViewer(QWidget):
         view.clear()
         for value in values:
             item = QListWidgetItem(value)
-            item.setToolTip(value)  # links are long; the list may cut them
+            item.setToolTip(value)  # links are long; the list may cut them (shown escaped)
             view.addItem(item)
 
     def _update_buttons(self) -> None:
@@ -221,9 +267,14 @@ class MessageViewer(QWidget):
         self.copied.emit(what, item.text())
 
     def _on_html_view_link_clicked(self, address: str) -> None:
-        """A click on a link selects it in the Links list (nothing is opened)."""
-        matches = self.links_view.findItems(address, Qt.MatchFlag.MatchExactly)
-        if matches:
-            self.links_view.setCurrentItem(matches[0])
+        """A click on a link selects it in the Links list (nothing is opened). Qt hands over the
+        address normalised (host in lower case, %7e as ~), so the list's are compared as URLs."""
+        clicked = QUrl(address)
+        for row in range(self.links_view.count()):
+            item = self.links_view.item(row)
+            if QUrl(item.text()) == clicked:
+                self.links_view.setCurrentItem(item)
+                address = item.text()  # as the mail wrote it, like the list and `outbox show`
+                break
         self.link_clicked.emit(address)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -192,15 +193,17 @@ class OutboxPanel(QWidget):
 
         self._update_buttons()
         message_id = self.selected_id()
+        # Nothing of the previous message stays while the next one is read: a Copy code then
+        # would copy the wrong code.
+        self.viewer.clear()
         if message_id is None:
-            self.viewer.clear()
             return
         from smtp_desktop.ui.outbox_reading import read_selected
 
         outbox = self._outbox()
         worker = Worker(lambda: read_selected(outbox, message_id))
         worker.signals.succeeded.connect(self._on_message_worker_succeeded)
-        worker.signals.errored.connect(self._on_message_worker_errored)
+        worker.signals.errored.connect(partial(self._on_message_worker_errored, message_id))
         start_worker(worker)
 
     def _on_message_worker_succeeded(self, message: SelectedMessage) -> None:
@@ -210,7 +213,9 @@ class OutboxPanel(QWidget):
                 self._report(message.note)
             self.message_loaded.emit(message.id)
 
-    def _on_message_worker_errored(self, exc: Exception) -> None:
+    def _on_message_worker_errored(self, message_id: str, exc: Exception) -> None:
+        if message_id != self.selected_id():
+            return  # about a message no longer selected
         self.viewer.show_error(f"The message could not be read: {exc}")
         self._report(f"The message could not be read: {exc}")
 

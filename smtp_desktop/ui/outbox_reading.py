@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 HEADER_SHOWN = 2_000  # characters of one header value shown (a To: of 20,000 addresses)
 BODY_SHOWN = 100_000  # characters of the body shown
-HTML_SHOWN = 200_000  # characters of HTML rendered: Qt lays out rich text on the GUI thread
 LINKS_SHOWN = 500  # links listed (a newsletter may have thousands)
 
 
@@ -26,9 +25,10 @@ class SelectedMessage:
 
     id: str
     text: str  # headers, a blank line, the readable body (or the message as stored)
-    html: str | None = None  # the HTML part, cut to HTML_SHOWN; None: the message has none
-    html_cut: int = 0  # characters of HTML left out
+    html: str | None = None  # the HTML part made displayable; None: the message has none
+    html_notes: tuple[str, ...] = ()  # what of the HTML was left out or simplified
     links: list[str] = field(default_factory=list)
+    links_total: int = 0  # links in the message (at most LINKS_SHOWN are listed)
     codes: list[str] = field(default_factory=list)
     note: str | None = None  # a sentence for the status line when it is not shown as usual
 
@@ -43,11 +43,14 @@ def read_selected(outbox: Outbox, message_id: str) -> SelectedMessage:
         document = Mailbox(outbox).show(message_id)
     except (OSError, OutboxError):  # gone since: the text says so already
         return SelectedMessage(message_id, text, note=note)
-    html = document["html"]
-    cut = 0
-    if html is not None and len(html) > HTML_SHOWN:
-        html, cut = html[:HTML_SHOWN], len(html) - HTML_SHOWN
-    return SelectedMessage(message_id, text, html, cut, document["links"][:LINKS_SHOWN],
+    html, notes = None, ()
+    if document["html"] is not None:
+        from smtp_desktop.ui.display_html import displayable_html
+
+        shown = displayable_html(document["html"])
+        html, notes = shown.html, shown.notes
+    links = document["links"]
+    return SelectedMessage(message_id, text, html, notes, links[:LINKS_SHOWN], len(links),
                            document["codes"], note)
 
 

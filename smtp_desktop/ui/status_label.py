@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QHelpEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+from smtp_desktop.ui.tooltips import show_plain_tooltip
 
 
 class StatusLabel(QLabel):
@@ -24,6 +26,12 @@ class StatusLabel(QLabel):
         super().setText(text)
         self.setToolTip(text)
         self.setAccessibleDescription(text)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            show_plain_tooltip(event.globalPos(), self.toolTip(), self)  # it may quote mail
+            return True
+        return super().event(event)
 
     def clear(self) -> None:
         self.setText("")

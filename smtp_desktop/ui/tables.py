@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
+from smtp_desktop.ui.tooltips import PlainToolTips
+
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -22,6 +24,7 @@ def table(name: str, headers: list[str]) -> tuple[QTableView, QStandardItemModel
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.horizontalHeader().setStretchLastSection(True)
     view.setWordWrap(False)
+    view.setItemDelegate(PlainToolTips(view))  # cells quote mail and servers
     return view, model
 
 

@@ -167,3 +167,28 @@ def test_profiles_without_a_reply_say_what_they_do(window, qtbot):
     qtbot.waitUntil(combo.isEnabled, timeout=GENEROUS_MS)
     assert combo.itemText(combo.findData("drop-during-data")).endswith("(connection closed)")
     assert combo.itemText(combo.findData("hang-at-data")).endswith("(silence)")
+
+
+def test_a_catalogue_that_cannot_be_read_says_so_and_is_read_again(make_window, qtbot,
+                                                                  monkeypatch):
+    from smtp_desktop.outbox import faults
+    from smtp_desktop.outbox.errors import OutboxConfigError
+
+    real = faults.load_catalogue
+
+    def broken(path=None):
+        raise OutboxConfigError("faults.json: profile 1, field 'reply': not a list")
+
+    monkeypatch.setattr(faults, "load_catalogue", broken)
+    window = make_window()
+    window.show_tab("outbox")
+    note = child(window, QLabel, "outboxFaultNote")
+    qtbot.waitUntil(lambda: note.isVisible() and "could not be read" in note.text(),
+                    timeout=GENEROUS_MS)
+    combo = child(window, QComboBox, "outboxFaultCombo")
+    assert not combo.isEnabled() and "field 'reply'" in note.text()
+
+    monkeypatch.setattr(faults, "load_catalogue", real)
+    child(window, QPushButton, "outboxRefreshButton").click()
+    qtbot.waitUntil(combo.isEnabled, timeout=GENEROUS_MS)
+    assert not note.isVisible()
