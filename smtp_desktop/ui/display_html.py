@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MAX_TABLE_DEPTH = 4  # nested tables beyond this are shown as plain blocks
+MAX_TABLE_DEPTH = 3  # nested tables beyond this are shown as plain blocks
+MAX_SPAN = 50  # a cell's colspan / rowspan (1000 cells spanning 100,000 took 80 s)
 MAX_DEPTH = 40  # elements deeper than this are shown as their text
 MAX_ELEMENTS = 4_000
 MAX_IMAGES = 100
@@ -97,6 +98,10 @@ def _simplify(root: object) -> set[str]:
                 doomed.append(element)
                 continue
             attributes["src"] = BLOCKED_SOURCE
+        if tag in CELL_TAGS:
+            for name in ("colspan", "rowspan"):
+                if name in attributes:
+                    attributes[name] = _bounded_span(attributes[name])
         if tag == "table":
             tables += 1
         if tables > MAX_TABLE_DEPTH and tag in TABLE_TAGS:
@@ -128,6 +133,11 @@ def _spend(element: object, text_left: int, found: set[str]) -> int:
                 setattr(element, name, text[:max(text_left, 0)] or None)
             text_left -= len(text)
     return text_left
+
+
+def _bounded_span(value: str) -> str:
+    digits = value.strip()[:6]
+    return str(min(int(digits), MAX_SPAN)) if digits.isdigit() else "1"
 
 
 def _without_loads(css: str) -> str:

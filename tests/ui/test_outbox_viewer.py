@@ -382,7 +382,7 @@ def test_tables_nested_thirty_deep_are_shown_at_once(open_message):
 
     shown = child(window, QTextBrowser, "outboxHtmlView").toPlainText()
     assert "deep inside" in shown
-    assert "tables nested more than 4 deep" in shown and "first 100 images" in shown
+    assert "tables nested more than 3 deep" in shown and "first 100 images" in shown
 
 
 def test_mail_is_shown_on_a_light_page_in_the_dark_theme_too(open_message, qapp):
