@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
+import socket
 import threading
 
 import pytest
@@ -299,6 +300,42 @@ def test_the_hanging_profiles_end_at_the_idle_timeout(outbox):
     with OutboxServer(outbox, limits=limits, faults=_rules("hang-at-data")) as server, \
             smtplib.SMTP(server.host, server.port, timeout=30) as client:
         assert _send(server, client) == 421
+    assert outbox.list() == []
+
+
+def _closed_by_peer(client: socket.socket) -> bool:
+    """The other side closed (EOF, or a reset when our unread bytes were still there)."""
+    try:
+        return client.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+
+
+@pytest.mark.parametrize("profile", ["hang-after-greeting", "hang-at-data"])
+def test_stopping_closes_a_connection_that_hangs_instead_of_waiting_for_the_client(outbox, profile):
+    """From CPython 3.12.1 on, asyncio's Server.wait_closed() (in aiosmtpd's stop) waits for
+    every open connection: a silent client used to hold stop() for the whole idle timeout."""
+    limits = OutboxLimits(idle_timeout=3600)  # far beyond the waits below
+    server = OutboxServer(outbox, limits=limits, faults=_rules(profile))
+    server.start()
+    stopped = threading.Event()
+    try:
+        with socket.create_connection((server.host, server.port), timeout=30) as client:
+            client.recv(1024)  # the greeting
+            if profile == "hang-at-data":
+                client.sendall(b"EHLO qa\r\nMAIL FROM:<qa@outbox.test>\r\n"
+                               b"RCPT TO:<friend@example.test>\r\nDATA\r\n")
+                replies = b""
+                while b"354" not in replies:
+                    replies += client.recv(1024)
+                client.sendall(b"Subject: hang\r\n\r\nbody\r\n.\r\n")  # then silence
+            stopper = threading.Thread(target=lambda: (server.stop(), stopped.set()), daemon=True)
+            stopper.start()
+            assert stopped.wait(30), "stop() waited for the client"
+            assert _closed_by_peer(client)
+    finally:
+        if not stopped.is_set():  # a failure above: do not leave the server to the next test
+            server.stop()
     assert outbox.list() == []
 
 

@@ -158,7 +158,10 @@ class ServeThread:
     def start(self) -> tuple[str, object]:
         """The first event: ("ready", server) or ("exited", exit code)."""
         self.thread.start()
-        return self.events.get(timeout=WAIT)
+        event = self.events.get(timeout=WAIT)
+        if event[0] == "exited":  # the thread has only to end now: wait, so stop() is not needed
+            self.thread.join(timeout=WAIT)
+        return event
 
     def stop(self) -> int:
         self.stopping.set()
