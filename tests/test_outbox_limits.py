@@ -407,3 +407,16 @@ def test_streaming_keeps_every_byte_whatever_the_chunk_boundaries(tmp_path):
             assert outbox.raw(stored_id) == body.replace(b"\r\n", b"\n")
 
         check()
+
+
+def test_a_message_whose_new_folder_vanished_while_it_arrived_is_still_stored(outbox):
+    """The folder removed while a message was being received (a race the test above can hit
+    with the thread that makes files ahead): committing makes new/ again."""
+    from smtp_desktop.outbox.store import MessageWriter
+
+    writer = MessageWriter.start(outbox, {"mail_from": "a@example.test",
+                                          "rcpt_tos": ["b@example.test"]})
+    writer.write(b"Subject: raced\r\n\r\nbody\r\n")
+    shutil.rmtree(outbox.folder / "new")
+    writer.commit()
+    assert [m.subject for m in outbox.list()] == ["raced"]

@@ -183,8 +183,16 @@ class MessageWriter:
             self._pending = b""
         self._closed = True
         os.close(self._fd)
+        target = os.path.join(self._outbox.folder, "new", self.name)
         try:
-            os.rename(self._tmp, os.path.join(self._outbox.folder, "new", self.name))
+            try:
+                os.rename(self._tmp, target)
+            except FileNotFoundError:
+                if not os.path.exists(self._tmp):
+                    raise
+                # new/ was removed meanwhile (the folder deleted while serving): make it again.
+                self._outbox.ensure_folders(again=True)
+                os.rename(self._tmp, target)
         except BaseException:
             self.abort()
             raise

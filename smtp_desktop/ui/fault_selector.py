@@ -50,7 +50,8 @@ class FaultSelector(QWidget):
         track(self.active_note, CAUTION)
         self.active_note.hide()
         self._profiles: dict[str, FaultProfile] = {}
-        self.loaded = False
+        self.loaded = False  # the catalogue is shown, or being read
+        self._read_again = False  # asked for while a read that then failed was under way
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(label)
@@ -78,6 +79,7 @@ class FaultSelector(QWidget):
     def load(self) -> None:
         """Read the catalogue in a worker (once); the combo is enabled when it is shown."""
         if self.loaded:
+            self._read_again = self.combo.count() == 1  # a read is under way: it may fail
             return
         self.loaded = True
         from smtp_desktop.ui.worker import Worker, start_worker
@@ -117,6 +119,9 @@ class FaultSelector(QWidget):
 
     def _on_catalogue_worker_errored(self, exc: Exception) -> None:
         self.loaded = False  # read again when the Outbox tab is next refreshed
+        if self._read_again:
+            self._read_again = False
+            self.load()
         self.active_note.setText(f"The fault profiles could not be read, so the outbox can only "
                                  f"answer normally: {exc}")
         self.active_note.show()
