@@ -410,3 +410,34 @@ def test_another_process_closing_the_index_leaves_our_connection_working(tmp_pat
     held.sync()
     assert [row.subject for row in held.page()] == ["second"]
     held.close()
+
+
+def test_connections_making_a_new_index_at_once_all_find_its_tables(tmp_path):
+    """The window's list and a check's outbox once made a new index together: one dropped the
+    tables the other had just made, which then failed with "no such table: messages"."""
+    import threading
+
+    from smtp_desktop.outbox import Outbox
+    from smtp_desktop.outbox.index import OutboxIndex
+
+    failures: list[BaseException] = []
+
+    def look(folder, barrier) -> None:
+        barrier.wait()
+        try:
+            with OutboxIndex(folder) as index:
+                index.sync()
+                index.page()
+        except BaseException as exc:
+            failures.append(exc)
+
+    for attempt in range(60):
+        outbox = Outbox(tmp_path / f"outbox-{attempt}")
+        outbox.ensure_folders()
+        barrier = threading.Barrier(4)
+        threads = [threading.Thread(target=look, args=(outbox.folder, barrier)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert failures == []

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 INDEX_FILE = ".index.sqlite3"
+WAL_ATTEMPTS, WAL_RETRY_SECONDS = 200, 0.01  # up to 2 s for a new index's switch to WAL
 SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -167,17 +169,46 @@ class OutboxIndex:
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            self._use_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")  # the Maildir is the truth; the index a cache
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
-                db.executescript("DROP TABLE IF EXISTS messages; DROP TABLE IF EXISTS meta;")
-                db.executescript(_SCHEMA)
-                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._make_schema(db)
         except BaseException:
             db.close()
             raise
         return db
+
+    @staticmethod
+    def _use_wal(db: sqlite3.Connection) -> None:
+        """WAL mode (kept in the file). Switching a new file to it needs the file to itself, and
+        SQLite answers "locked" at once rather than waiting when others are opening it too."""
+        for attempt in range(WAL_ATTEMPTS):
+            try:
+                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or attempt == WAL_ATTEMPTS - 1:
+                    raise
+                time.sleep(WAL_RETRY_SECONDS)
+
+    @staticmethod
+    def _make_schema(db: sqlite3.Connection) -> None:
+        """(Re)make the tables in one transaction, looking at the version again inside it: two
+        connections making a new index at once (the window's list and a check's outbox) once
+        interleaved, one dropping the tables the other had just made ("no such table")."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                db.execute("DROP TABLE IF EXISTS messages")
+                db.execute("DROP TABLE IF EXISTS meta")
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
