@@ -169,6 +169,24 @@ def test_script_the_window(smtp_settings_window, qtbot):
     assert window.findChild(QPushButton, "saveButton") is not None
     summary = window.findChild(QLabel, "securitySummaryLabel").text()
     assert "the test's in-memory keyring" in summary and "demo" not in summary, summary
+
+
+def test_read_a_code_of_my_own_mail_in_the_outbox_tab(smtp_settings_window, qtbot):
+    from PySide6.QtWidgets import QListWidget, QTableView
+
+    from smtp_desktop.outbox import Outbox
+
+    window = smtp_settings_window
+    paths = window.session.config.paths
+    Outbox(paths.outbox_folder).add(b"Subject: code\\n\\nYour code is 482913.\\n",
+                                    "app@example.test", ["qa@example.test"])
+    window.show_tab("outbox")
+    table = window.findChild(QTableView, "outboxView")
+    qtbot.waitUntil(lambda: table.model().rowCount() == 1)
+    table.selectRow(0)
+    codes = window.findChild(QListWidget, "outboxCodesView")
+    qtbot.waitUntil(lambda: codes.count() == 1)
+    assert codes.item(0).text() == "482913"
 '''
 
 
@@ -178,7 +196,7 @@ def test_the_settings_window_fixture_in_a_qa_suite(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider",
                                            "-o", "qt_api=pyside6")
 
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
 
 
 def test_the_settings_window_fixture_without_pytest_qt_says_what_to_install(pytester):
@@ -186,7 +204,7 @@ def test_the_settings_window_fixture_without_pytest_qt_says_what_to_install(pyte
 
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:pytest-qt")
 
-    result.assert_outcomes(errors=1)
+    result.assert_outcomes(errors=2)
     assert MISSING_PYTEST_QT in result.stdout.lines  # a line of its own, no traceback
 
 
