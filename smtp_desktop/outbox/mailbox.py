@@ -27,13 +27,21 @@ from smtp_desktop.outbox.reading import (
     parse_since,
     read_message,
 )
-from smtp_desktop.outbox.store import Outbox
+from smtp_desktop.outbox.store import Envelope, Outbox
 
 _MAIL_FOLDERS = ("new", "cur")
 # Arrival times are floats in the index and microseconds in ISO text: look a little earlier and
 # let `matches` decide exactly.
 _SLACK = 0.001
 CANCEL_STEP = 1.0  # seconds: how soon a cancelled wait notices
+
+
+def stored_message(message_id: str, envelope: Envelope, raw: bytes,
+                   code_pattern: str | None = None) -> dict[str, Any]:
+    """The `outbox show --json` object of a message already read (`Outbox.read`)."""
+    document = envelope.to_json()
+    return read_message(raw, id=message_id, received=document.pop("received"),
+                        envelope=document, code_pattern=code_pattern)
 
 
 class Mailbox:
@@ -46,9 +54,7 @@ class Mailbox:
         """The `outbox show --json` object; `UnknownMessageError` for an unknown ID,
         `CodePatternError` for an invalid pattern."""
         envelope, raw = self.outbox.read(message_id)
-        document = envelope.to_json()
-        return read_message(raw, id=message_id, received=document.pop("received"),
-                            envelope=document, code_pattern=code_pattern)
+        return stored_message(message_id, envelope, raw, code_pattern)
 
     def since(self, value: str | None, now: dt.datetime | None = None) -> Since:
         """`--since` (an ISO 8601 time or a message ID; None: 60 s before `now`); `SinceError`."""

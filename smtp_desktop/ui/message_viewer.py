@@ -114,9 +114,6 @@ class InertHtmlView(QTextBrowser):
         """The addresses the shown message asked to load (none was loaded)."""
         return self._document.refused
 
-    def loadResource(self, type_: int, name: QUrl) -> Any:
-        return None
-
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip:  # a `title` would be shown as rich text
             event.accept()

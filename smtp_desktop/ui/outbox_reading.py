@@ -34,15 +34,17 @@ class SelectedMessage:
 
 
 def read_selected(outbox: Outbox, message_id: str) -> SelectedMessage:
-    """Read one message for the tab (in a worker: it reads and parses the file)."""
+    """Read one message for the tab (in a worker: it reads and parses the file, once)."""
     from smtp_desktop.outbox import OutboxError
-    from smtp_desktop.outbox.mailbox import Mailbox
+    from smtp_desktop.outbox.mailbox import stored_message
 
-    text, note = message_text(outbox, message_id)
     try:
-        document = Mailbox(outbox).show(message_id)
-    except (OSError, OutboxError):  # gone since: the text says so already
-        return SelectedMessage(message_id, text, note=note)
+        envelope, raw = outbox.read(message_id)
+    except (OSError, OutboxError) as exc:  # UnknownMessageError too: deleted meanwhile
+        said = f"The message could not be read: {exc}"
+        return SelectedMessage(message_id, said, note=said)
+    text, note = message_text(raw)
+    document = stored_message(message_id, envelope, raw)
     html, notes = None, ()
     if document["html"] is not None:
         from smtp_desktop.ui.display_html import displayable_html
@@ -54,34 +56,29 @@ def read_selected(outbox: Outbox, message_id: str) -> SelectedMessage:
                            document["codes"], note)
 
 
-def message_text(outbox: Outbox, message_id: str) -> tuple[str, str | None]:
-    """Headers and readable body of one message, and a sentence for the status line when it
-    could not be shown as usual. A message the email package cannot decode is shown as stored;
-    an HTML-only message is shown as the text `outbox show` reads from it."""
-    from smtp_desktop.outbox import OutboxError
+def message_text(raw: bytes) -> tuple[str, str | None]:
+    """Headers and readable body of a stored message, and a sentence for the status line when
+    it could not be shown as usual. A message the email package cannot decode is shown as
+    stored; an HTML-only message is shown as the text `outbox show` reads from it."""
+    from email import policy
+    from email.parser import BytesParser
 
     try:
-        message = outbox.get(message_id)
+        message = BytesParser(policy=policy.default).parsebytes(raw)
         # Raw values, decoded but not parsed: parsing a To: of 20,000 addresses takes seconds.
         headers = "\n".join(f"{name}: {_cut(_header_text(value), HEADER_SHOWN)}"
                             for name, value in message.raw_items())
-        body = message.get_body(preferencelist=("plain", "html"))
+        body = message.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
         text = body.get_content() if body is not None else ""
         if body is not None and body.get_content_subtype() == "html":
             from smtp_desktop.outbox.reading import html_to_text
 
             text = html_to_text(text)
         return f"{headers}\n\n{_cut(text, BODY_SHOWN)}", None
-    except (OSError, OutboxError) as exc:  # before LookupError: UnknownMessageError is one
-        return f"The message could not be read: {exc}", f"The message could not be read: {exc}"
     except LookupError as exc:  # a character set Python does not know
         reason = f"it uses a character set this computer does not know ({exc})"
     except (OverflowError, ValueError) as exc:  # e.g. a Date beyond the years datetime holds
         reason = f"a header cannot be read ({exc})"
-    try:
-        raw = outbox.raw(message_id)
-    except (OSError, OutboxError) as exc:
-        return f"The message could not be read: {exc}", f"The message could not be read: {exc}"
     stored = raw.decode("utf-8", "replace").replace("\r\n", "\n")
     return (f"[Shown as stored: {reason}.]\n\n{_cut(stored, BODY_SHOWN)}",
             f"The message is shown as stored: {reason}.")
