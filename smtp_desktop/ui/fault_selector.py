@@ -102,8 +102,6 @@ class FaultSelector(QWidget):
         self.combo.setCurrentIndex(index)
 
     def _on_catalogue_worker_succeeded(self, catalogue: dict[str, FaultProfile]) -> None:
-        if self.combo.count() > 1:
-            return  # read twice (after the keyring check and on the tab): shown already
         self.active_note.hide()
         self._profiles = dict(catalogue)
         for profile in catalogue.values():
